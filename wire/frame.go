@@ -1,0 +1,98 @@
+package wire
+
+// Subprotocols negotiated with Sec-WebSocket-Protocol. A client that offers
+// neither is refused at upgrade.
+const (
+	SubprotocolMsgpack = "salam.v1"      // production: msgpack envelopes in binary frames
+	SubprotocolJSON    = "salam.v1.json" // debugging: the same envelopes as JSON text frames
+)
+
+// Type is the frame type, key "t". Numbers are stable forever within v1.
+type Type uint8
+
+const (
+	TypeConnect     Type = 1  // client → server: first frame of a session
+	TypeConnected   Type = 2  // server → client: reply to connect (session, server time, limits)
+	TypeSubscribe   Type = 3  // client → server: start receiving events of a channel
+	TypeUnsubscribe Type = 4  // client → server: stop receiving events of a channel
+	TypePublish     Type = 5  // client → server: send data to a channel
+	TypeAck         Type = 6  // server → client: a request succeeded
+	TypeError       Type = 7  // server → client: a request (or the connection) failed
+	TypeEvent       Type = 8  // server → client: data published to a subscribed channel
+	TypePing        Type = 9  // either way: application-level liveness probe
+	TypePong        Type = 10 // either way: answer to ping
+	TypeReconnect   Type = 11 // server → client: this server is going away, reconnect after a delay
+)
+
+// Known reports whether t is a frame type of protocol v1.
+func (t Type) Known() bool { return t >= TypeConnect && t <= TypeReconnect }
+
+var typeNames = [...]string{"", "connect", "connected", "subscribe", "unsubscribe", "publish",
+	"ack", "error", "event", "ping", "pong", "reconnect"}
+
+// String returns the lower-case name used in PROTOCOL.md and in metric labels.
+func (t Type) String() string {
+	if t.Known() {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// Limits are the per-connection limits announced in connected, key "l".
+// A zero field means "not announced".
+type Limits struct {
+	MaxFrame      uint32 // "mf": largest message the server accepts, bytes
+	PublishRate   uint32 // "pr": sustained publishes per second per connection
+	PublishBurst  uint32 // "pb": publish burst allowance
+	PingInterval  uint32 // "pi": seconds between server pings; silence for 3× this closes the connection
+	MaxSubscribed uint32 // "ms": channels one connection may subscribe to
+}
+
+// Frame is the single envelope of protocol v1. Every field is optional on the
+// wire and omitted when zero; which fields a type uses is listed in PROTOCOL.md.
+// Keys are encoded in the order the fields are declared.
+type Frame struct {
+	Type    Type   // "t"
+	ID      uint32 // "i": request id chosen by the client, echoed by ack/error; 0 = none
+	Channel string // "c"
+	Data    []byte // "d": opaque payload; JSON carries it as a UTF-8 string "d", or base64 "d64" when not UTF-8
+	Seq     uint64 // "s": per-channel sequence (event, publish ack; subscribe: resume after this seq)
+	MsgID   string // "m": client message id, the idempotency key of a publish; echoed in its event
+	From    string // "f": user id of the publisher (event)
+	Time    int64  // "ts": server time, Unix milliseconds (connected, ack, event, pong)
+	Code    Code   // "e": error code (error)
+	Reason  string // "r": human-readable text (error, reconnect); never parse it
+	Session string // "sid": session id (connected)
+	User    string // "u": authenticated user id (connected)
+	Client  string // "cl": client name and version, e.g. "salam-go/0.1.0" (connect)
+	After   uint32 // "a": milliseconds to wait before reconnecting (reconnect)
+	Limits  Limits // "l": connection limits (connected)
+}
+
+// Reset zeroes f for reuse, keeping the capacity of Data.
+func (f *Frame) Reset() {
+	data := f.Data[:0]
+	*f = Frame{Data: data}
+}
+
+// MaxChannelLen is the longest channel name, in bytes.
+const MaxChannelLen = 128
+
+// ValidChannel reports whether name is a legal channel name: 1–128 bytes of
+// ASCII letters, digits and "_-:@=+". Dots and NATS wildcards are excluded so
+// that a channel is always exactly one token of a bus subject.
+func ValidChannel(name string) bool {
+	if len(name) == 0 || len(name) > MaxChannelLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_' || c == '-' || c == ':' || c == '@' || c == '=' || c == '+':
+		default:
+			return false
+		}
+	}
+	return true
+}
