@@ -1,0 +1,206 @@
+package edge
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/wire"
+)
+
+// hub is the edge's local subscription index. The edge holds one NATS
+// subscription per channel that has at least one local subscriber, and fans
+// each event out to them, encoding the frame once per codec.
+//
+// Subscriptions deliver into a few dispatch shards (Go channels, one
+// goroutine each) instead of one goroutine per NATS subscription; a channel
+// always maps to the same shard, so its events keep their order.
+type hub struct {
+	srv    *Server
+	nc     *nats.Conn
+	seed   maphash.Seed
+	shards []chan *nats.Msg
+	stop   chan struct{}
+	done   sync.WaitGroup
+
+	mu       sync.Mutex
+	channels map[string]*localChannel
+}
+
+type localChannel struct {
+	members  map[*conn]struct{}
+	snapshot []*conn // members as a slice for fan-out; rebuilt when dirty
+	dirty    bool
+	sub      *nats.Subscription
+}
+
+const (
+	dispatchShards = 8
+	shardBuffer    = 8192
+	fanoutChunk    = 512 // connections written by one pool task
+)
+
+func newHub(srv *Server, nc *nats.Conn) *hub {
+	h := &hub{srv: srv, nc: nc, seed: maphash.MakeSeed(), stop: make(chan struct{}),
+		channels: make(map[string]*localChannel)}
+	for i := 0; i < dispatchShards; i++ {
+		ch := make(chan *nats.Msg, shardBuffer)
+		h.shards = append(h.shards, ch)
+		h.done.Add(1)
+		go h.dispatch(ch)
+	}
+	return h
+}
+
+// subscribe adds c to channel's local members. The first local member
+// creates the NATS subscription and waits until the server has it, so that
+// every event published after the client's ack reaches it.
+func (h *hub) subscribe(c *conn, channel string) error {
+	h.mu.Lock()
+	lc := h.channels[channel]
+	created := lc == nil
+	if created {
+		shard := h.shards[maphash.String(h.seed, channel)%dispatchShards]
+		sub, err := h.nc.ChanSubscribe(bus.EventSubject(channel), shard)
+		if err != nil {
+			h.mu.Unlock()
+			return err
+		}
+		sub.SetPendingLimits(-1, -1)
+		lc = &localChannel{members: make(map[*conn]struct{}), sub: sub}
+		h.channels[channel] = lc
+		h.srv.metrics.channels.Inc()
+	}
+	lc.members[c] = struct{}{}
+	lc.dirty = true
+	h.mu.Unlock()
+	if created {
+		return h.nc.FlushTimeout(h.srv.requestTimeout)
+	}
+	return nil
+}
+
+// unsubscribe removes c from channel; the last local member drops the NATS
+// subscription.
+func (h *hub) unsubscribe(c *conn, channel string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lc := h.channels[channel]
+	if lc == nil {
+		return
+	}
+	delete(lc.members, c)
+	lc.dirty = true
+	if len(lc.members) == 0 {
+		lc.sub.Unsubscribe()
+		delete(h.channels, channel)
+		h.srv.metrics.channels.Dec()
+	}
+}
+
+func (h *hub) dispatch(in chan *nats.Msg) {
+	defer h.done.Done()
+	var ev bus.Event
+	for {
+		var m *nats.Msg
+		select {
+		case m = <-in:
+		case <-h.stop:
+			return
+		}
+		if err := ev.DecodeMsgpack(m.Data); err != nil {
+			h.srv.log.Warn("edge: undecodable event", "subject", m.Subject, "err", err)
+			continue
+		}
+		h.fanout(&ev)
+	}
+}
+
+// members returns the current local subscribers of channel. The slice is
+// only read by the channel's dispatch shard, one event at a time.
+func (h *hub) members(channel string) []*conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lc := h.channels[channel]
+	if lc == nil {
+		return nil
+	}
+	if lc.dirty {
+		lc.snapshot = lc.snapshot[:0]
+		for c := range lc.members {
+			lc.snapshot = append(lc.snapshot, c)
+		}
+		lc.dirty = false
+	}
+	return lc.snapshot
+}
+
+// fanout writes one event to every local subscriber of its channel. The
+// frame is encoded once per codec; chunks of subscribers are written in
+// parallel on the worker pool, and fanout returns only when all are written
+// so that the next event of the channel cannot overtake this one.
+func (h *hub) fanout(ev *bus.Event) {
+	conns := h.members(ev.Channel)
+	if len(conns) == 0 {
+		return
+	}
+	f := wire.Frame{Type: wire.TypeEvent, Channel: ev.Channel, Seq: ev.Seq, Data: ev.Data,
+		MsgID: ev.MsgID, From: ev.From, Time: ev.Time}
+	var frames [2][]byte // msgpack, json; encoded on first use
+	var bufs [2]*bytebufferpool.ByteBuffer
+	for _, c := range conns {
+		i := 0
+		if !c.codec.Binary() {
+			i = 1
+		}
+		if frames[i] == nil {
+			bufs[i] = bytebufferpool.Get()
+			bufs[i].B, frames[i] = encodeFrame(bufs[i].B, c.codec, &f)
+		}
+	}
+	var wg sync.WaitGroup
+	for start := 0; start < len(conns); start += fanoutChunk {
+		chunk := conns[start:min(start+fanoutChunk, len(conns))]
+		write := func() {
+			for _, c := range chunk {
+				if c.codec.Binary() {
+					c.write(frames[0])
+				} else {
+					c.write(frames[1])
+				}
+			}
+		}
+		if start+fanoutChunk >= len(conns) {
+			write() // the last chunk runs here
+			continue
+		}
+		wg.Add(1)
+		h.srv.submitRead(func() { write(); wg.Done() })
+	}
+	wg.Wait()
+	for _, b := range bufs {
+		if b != nil {
+			bytebufferpool.Put(b)
+		}
+	}
+	m := h.srv.metrics
+	m.eventsOut.Add(float64(len(conns)))
+	if ev.Time > 0 {
+		m.deliveryLag.Observe(time.Since(time.UnixMilli(ev.Time)).Seconds())
+	}
+}
+
+func (h *hub) close() {
+	h.mu.Lock()
+	for name, lc := range h.channels {
+		lc.sub.Unsubscribe()
+		delete(h.channels, name)
+	}
+	h.mu.Unlock()
+	close(h.stop)
+	h.done.Wait()
+}

@@ -1,0 +1,83 @@
+package edge
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/salamhq/salam/wire"
+)
+
+// metrics of one edge, namespace salam_edge_*. Counters on the per-frame
+// path are resolved once so that counting allocates nothing.
+type metrics struct {
+	connections       prometheus.Gauge
+	channels          prometheus.Gauge
+	upgrades          *prometheus.CounterVec
+	framesIn          *prometheus.CounterVec
+	framesOut         [wire.TypeReconnect + 1]prometheus.Counter
+	messagesIn        prometheus.Counter
+	bytesIn, bytesOut prometheus.Counter
+	closes            *prometheus.CounterVec
+	slowConsumers     prometheus.Counter
+	rateLimited       prometheus.Counter
+	protocolErrors    prometheus.Counter
+	handshakeTimeouts prometheus.Counter
+	heartbeatTimeouts prometheus.Counter
+	requestTimeouts   prometheus.Counter
+	eventsOut         prometheus.Counter
+	publishLatency    prometheus.Histogram
+	deliveryLag       prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Namespace: "salam", Subsystem: "edge", Name: name, Help: help}
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts(f(name, help)))
+	}
+	buckets := prometheus.ExponentialBuckets(0.0001, 2, 16) // 100µs … 3.3s
+	m := &metrics{
+		connections:       prometheus.NewGauge(prometheus.GaugeOpts(f("connections", "Open WebSocket connections."))),
+		channels:          prometheus.NewGauge(prometheus.GaugeOpts(f("local_channels", "Channels with local subscribers (one bus subscription each)."))),
+		upgrades:          prometheus.NewCounterVec(prometheus.CounterOpts(f("upgrades_total", "WebSocket upgrade attempts by result.")), []string{"result"}),
+		framesIn:          prometheus.NewCounterVec(prometheus.CounterOpts(f("frames_in_total", "Client envelopes by frame type.")), []string{"type"}),
+		messagesIn:        counter("messages_in_total", "Complete WebSocket data messages received."),
+		bytesIn:           counter("bytes_in_total", "Bytes read from client sockets."),
+		bytesOut:          counter("bytes_out_total", "Bytes written to client sockets."),
+		closes:            prometheus.NewCounterVec(prometheus.CounterOpts(f("closes_total", "Closed WebSocket connections by close code (0 = peer went away).")), []string{"code"}),
+		slowConsumers:     counter("slow_consumer_closes_total", "Connections closed because their outbound queue overflowed or a write timed out."),
+		rateLimited:       counter("rate_limited_total", "Frames or publishes refused by a rate limit."),
+		protocolErrors:    counter("protocol_errors_total", "Connections closed for an RFC 6455 violation or an oversized frame."),
+		handshakeTimeouts: counter("handshake_timeouts_total", "Connections closed before completing their HTTP request."),
+		heartbeatTimeouts: counter("heartbeat_timeouts_total", "Connections closed after the heartbeat timeout."),
+		requestTimeouts:   counter("request_timeouts_total", "Client requests core did not answer in time."),
+		eventsOut:         counter("events_delivered_total", "Event frames written to local subscribers."),
+		publishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
+			Name: "publish_ack_seconds", Help: "Publish frame received → ack from core.", Buckets: buckets}),
+		deliveryLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
+			Name: "delivery_lag_seconds", Help: "Core accepted an event → written to every local subscriber.", Buckets: buckets}),
+	}
+	framesOut := prometheus.NewCounterVec(prometheus.CounterOpts(f("frames_out_total", "Envelopes sent to clients by frame type.")), []string{"type"})
+	for t := range m.framesOut {
+		m.framesOut[t] = framesOut.WithLabelValues(wire.Type(t).String())
+	}
+	reg.MustRegister(m.connections, m.channels, m.upgrades, m.framesIn, framesOut, m.messagesIn, m.bytesIn,
+		m.bytesOut, m.closes, m.slowConsumers, m.rateLimited, m.protocolErrors, m.handshakeTimeouts,
+		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.publishLatency, m.deliveryLag)
+	return m
+}
+
+func (m *metrics) upgrade(result string) { m.upgrades.WithLabelValues(result).Inc() }
+func (m *metrics) frameIn(t string)      { m.framesIn.WithLabelValues(t).Inc() }
+func (m *metrics) closed(code uint16)    { m.closes.WithLabelValues(strconv.Itoa(int(code))).Inc() }
+
+func (m *metrics) frameOut(t wire.Type) {
+	if int(t) < len(m.framesOut) {
+		m.framesOut[t].Inc()
+	}
+}
+
+func putBuffer(b *bytebufferpool.ByteBuffer) { bytebufferpool.Put(b) }

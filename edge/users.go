@@ -1,0 +1,52 @@
+package edge
+
+import (
+	"sync"
+
+	"github.com/salamhq/salam/internal/bucket"
+)
+
+// userState is shared by all of one user's connections on this edge: it
+// carries the per-user publish budget.
+type userState struct {
+	id string
+
+	mu        sync.Mutex
+	publishes bucket.Bucket
+	refs      int // guarded by users.mu
+}
+
+func (u *userState) allowPublish(now int64, cfg *Config) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.publishes.Allow(now, cfg.UserPublishRate, cfg.UserPublishBurst)
+}
+
+// users maps user ids to their shared state while they have connections.
+type users struct {
+	mu sync.Mutex
+	m  map[string]*userState
+}
+
+func (us *users) acquire(id string) *userState {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if us.m == nil {
+		us.m = make(map[string]*userState)
+	}
+	u := us.m[id]
+	if u == nil {
+		u = &userState{id: id}
+		us.m[id] = u
+	}
+	u.refs++
+	return u
+}
+
+func (us *users) release(u *userState) {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if u.refs--; u.refs == 0 {
+		delete(us.m, u.id)
+	}
+}
