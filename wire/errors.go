@@ -60,7 +60,7 @@ func (e *Error) Error() string { return "wire: " + e.Code.String() + ": " + e.Re
 // Temporary reports whether retrying later may succeed.
 func (e *Error) Temporary() bool { return e.Code.Temporary() }
 
-// Errorf-free constructor: reasons are fixed strings so that errors allocate once.
+// NewError returns a typed protocol error with a fixed reason.
 func NewError(code Code, reason string) *Error { return &Error{Code: code, Reason: reason} }
 
 // WebSocket close codes used by Salam. 1000–1011 are RFC 6455's; 4000–4999 are ours.
@@ -86,5 +86,5 @@ const (
 // Sentinel decoding errors; decoders wrap them with detail.
 var (
 	ErrMalformed = errors.New("wire: malformed frame")
-	ErrTooLarge  = errors.New("wire: field too large")
+	ErrTooLarge  = errors.New("wire: frame too large") // a length or entry count over the decoder's bounds
 )

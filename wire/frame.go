@@ -69,9 +69,13 @@ type Frame struct {
 	Limits  Limits // "l": connection limits (connected)
 }
 
-// Reset zeroes f for reuse, keeping the capacity of Data.
+// Reset zeroes f for reuse, keeping the capacity of Data unless it grew
+// past 64 KiB (a pooled frame should not pin one large payload forever).
 func (f *Frame) Reset() {
 	data := f.Data[:0]
+	if cap(data) > 64<<10 {
+		data = nil
+	}
 	*f = Frame{Data: data}
 }
 

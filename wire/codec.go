@@ -1,0 +1,200 @@
+package wire
+
+import "fmt"
+
+// Codec encodes and decodes frames for one subprotocol. Both codecs carry the
+// same envelope with the same keys; PROTOCOL.md fixes the canonical bytes.
+// Codecs are stateless and safe for concurrent use.
+type Codec interface {
+	// Subprotocol returns SubprotocolMsgpack or SubprotocolJSON.
+	Subprotocol() string
+	// Binary reports whether frames travel as WebSocket binary messages
+	// (msgpack) rather than text messages (JSON).
+	Binary() bool
+	// Append appends the canonical encoding of f to dst and returns the
+	// extended slice. It does not allocate when dst has enough capacity.
+	Append(dst []byte, f *Frame) []byte
+	// Decode decodes exactly one envelope from data into f, which it resets
+	// first. f never aliases data afterwards: Data is copied into the
+	// capacity f.Data already had, strings are copies. Errors wrap
+	// ErrMalformed or ErrTooLarge, and leave f partly filled. Decode never
+	// panics, whatever data holds.
+	Decode(data []byte, f *Frame) error
+}
+
+// The codecs of protocol v1.
+var (
+	Msgpack Codec = msgpackCodec{} // SubprotocolMsgpack
+	JSON    Codec = jsonCodec{}    // SubprotocolJSON
+)
+
+// CodecFor returns the codec of a negotiated subprotocol.
+func CodecFor(subprotocol string) (Codec, bool) {
+	switch subprotocol {
+	case SubprotocolMsgpack:
+		return Msgpack, true
+	case SubprotocolJSON:
+		return JSON, true
+	}
+	return nil, false
+}
+
+// Decoder bounds. They protect the edge from hostile input and are part of
+// the protocol: PROTOCOL.md states them so that SDK decoders agree.
+const (
+	// MaxKeys is the largest number of entries an envelope map (or its
+	// nested "l" map) may declare; more is ErrTooLarge. v1 defines 15 keys.
+	MaxKeys = 64
+	// MaxDepth is the deepest nesting of maps and arrays inside skipped
+	// unknown values; deeper is ErrMalformed.
+	MaxDepth = 32
+)
+
+// Envelope keys, in canonical order.
+const (
+	keyType    = "t"
+	keyID      = "i"
+	keyChannel = "c"
+	keyData    = "d"
+	keyData64  = "d64" // JSON only: Data that is not valid UTF-8, standard base64
+	keySeq     = "s"
+	keyMsgID   = "m"
+	keyFrom    = "f"
+	keyTime    = "ts"
+	keyCode    = "e"
+	keyReason  = "r"
+	keySession = "sid"
+	keyUser    = "u"
+	keyClient  = "cl"
+	keyAfter   = "a"
+	keyLimits  = "l"
+
+	keyMaxFrame      = "mf"
+	keyPublishRate   = "pr"
+	keyPublishBurst  = "pb"
+	keyPingInterval  = "pi"
+	keyMaxSubscribed = "ms"
+)
+
+// field identifies a known key while decoding; its bit in a uint32 set
+// detects duplicates.
+type field uint8
+
+const (
+	fieldUnknown field = iota
+	fieldType
+	fieldID
+	fieldChannel
+	fieldData
+	fieldData64
+	fieldSeq
+	fieldMsgID
+	fieldFrom
+	fieldTime
+	fieldCode
+	fieldReason
+	fieldSession
+	fieldUser
+	fieldClient
+	fieldAfter
+	fieldLimits
+)
+
+// lookupField maps an envelope key to its field without allocating.
+// d64 is a key of the JSON codec only.
+func lookupField(key []byte, withD64 bool) field {
+	switch string(key) { // no allocation: the compiler compares in place
+	case keyType:
+		return fieldType
+	case keyID:
+		return fieldID
+	case keyChannel:
+		return fieldChannel
+	case keyData:
+		return fieldData
+	case keyData64:
+		if withD64 {
+			return fieldData64
+		}
+	case keySeq:
+		return fieldSeq
+	case keyMsgID:
+		return fieldMsgID
+	case keyFrom:
+		return fieldFrom
+	case keyTime:
+		return fieldTime
+	case keyCode:
+		return fieldCode
+	case keyReason:
+		return fieldReason
+	case keySession:
+		return fieldSession
+	case keyUser:
+		return fieldUser
+	case keyClient:
+		return fieldClient
+	case keyAfter:
+		return fieldAfter
+	case keyLimits:
+		return fieldLimits
+	}
+	return fieldUnknown
+}
+
+// limitKeys are the keys of Limits in canonical order; fields returns
+// pointers to the fields in the same order.
+var limitKeys = [...]string{keyMaxFrame, keyPublishRate, keyPublishBurst, keyPingInterval, keyMaxSubscribed}
+
+func (l *Limits) fields() [len(limitKeys)]*uint32 {
+	return [...]*uint32{&l.MaxFrame, &l.PublishRate, &l.PublishBurst, &l.PingInterval, &l.MaxSubscribed}
+}
+
+// limitIndex returns the index in limitKeys of key, or -1.
+func limitIndex(key []byte) int {
+	switch string(key) {
+	case keyMaxFrame:
+		return 0
+	case keyPublishRate:
+		return 1
+	case keyPublishBurst:
+		return 2
+	case keyPingInterval:
+		return 3
+	case keyMaxSubscribed:
+		return 4
+	}
+	return -1
+}
+
+// fieldCount returns how many envelope keys a canonical encoding of f writes.
+func fieldCount(f *Frame) int {
+	n := 1 // "t" is always written
+	for _, nonzero := range [...]bool{f.ID != 0, f.Channel != "", len(f.Data) != 0,
+		f.Seq != 0, f.MsgID != "", f.From != "", f.Time != 0, f.Code != 0, f.Reason != "",
+		f.Session != "", f.User != "", f.Client != "", f.After != 0, f.Limits != (Limits{})} {
+		if nonzero {
+			n++
+		}
+	}
+	return n
+}
+
+// limitCount returns how many keys a canonical encoding of l writes.
+func limitCount(l *Limits) int {
+	n := 0
+	for _, p := range l.fields() {
+		if *p != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+func tooLarge(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrTooLarge}, args...)...)
+}

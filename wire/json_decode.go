@@ -1,0 +1,251 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Decode implements Codec with the rules of the msgpack codec, plus: "d"
+// (a string, its UTF-8 bytes) and "d64" (standard padded base64) are
+// exclusive. JSON is the debugging protocol, so decoding favours clarity
+// over speed: it walks encoding/json tokens (about 70 allocations a frame).
+func (jsonCodec) Decode(data []byte, f *Frame) error {
+	f.Reset()
+	if !utf8.Valid(data) {
+		return malformed("json: input is not valid UTF-8")
+	}
+	d := jsonReader{dec: json.NewDecoder(bytes.NewReader(data))}
+	d.dec.UseNumber()
+	if err := d.object(false, func(key string) error { return d.field(f, key) }); err != nil {
+		return err
+	}
+	if _, err := d.dec.Token(); err != io.EOF {
+		return malformed("json: trailing data after the envelope")
+	}
+	if f.Type == 0 {
+		return malformed("json: frame type \"t\" missing or 0")
+	}
+	return nil
+}
+
+type jsonReader struct {
+	dec  *json.Decoder
+	seen uint32 // known keys of the envelope already decoded
+}
+
+func (d *jsonReader) token() (json.Token, error) {
+	t, err := d.dec.Token()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, malformed("json: %v", err)
+	}
+	return t, nil
+}
+
+// object reads a JSON object (or, if nullable, null), calling member for
+// each key with the decoder positioned on its value. At most MaxKeys members.
+func (d *jsonReader) object(nullable bool, member func(key string) error) error {
+	t, err := d.token()
+	if err != nil {
+		return err
+	}
+	if t == nil && nullable {
+		return nil
+	}
+	if t != json.Delim('{') {
+		return malformed("json: %v, want an object", t)
+	}
+	for n := 0; d.dec.More(); n++ {
+		if n == MaxKeys {
+			return tooLarge("json: object of more than %d members", MaxKeys)
+		}
+		t, err := d.token()
+		if err != nil {
+			return err
+		}
+		key, ok := t.(string)
+		if !ok {
+			return malformed("json: %v, want a key", t)
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+	}
+	_, err = d.token() // '}': More reported the end
+	return err
+}
+
+func (d *jsonReader) field(f *Frame, key string) (err error) {
+	fl := lookupField([]byte(key), true)
+	if fl == fieldUnknown {
+		return d.skip(1)
+	}
+	if d.seen&(1<<fl) != 0 {
+		return malformed("json: duplicate key %q", key)
+	}
+	d.seen |= 1 << fl
+	var v uint64
+	switch fl {
+	case fieldType:
+		v, err = d.uint(key, math.MaxUint8)
+		f.Type = Type(v)
+	case fieldID:
+		v, err = d.uint(key, math.MaxUint32)
+		f.ID = uint32(v)
+	case fieldChannel:
+		f.Channel, err = d.str(key)
+	case fieldData, fieldData64:
+		if d.seen&(1<<fieldData) != 0 && d.seen&(1<<fieldData64) != 0 {
+			return malformed(`json: both "d" and "d64"`)
+		}
+		var s string
+		if s, err = d.str(key); err != nil {
+			return err
+		}
+		if fl == fieldData {
+			f.Data = append(f.Data[:0], s...)
+		} else if f.Data, err = base64.StdEncoding.Strict().AppendDecode(f.Data[:0], []byte(s)); err != nil {
+			return malformed(`json: "d64": %v`, err)
+		}
+	case fieldSeq:
+		f.Seq, err = d.uint(key, math.MaxUint64)
+	case fieldMsgID:
+		f.MsgID, err = d.str(key)
+	case fieldFrom:
+		f.From, err = d.str(key)
+	case fieldTime:
+		var n json.Number
+		if n, err = d.number(key); err == nil && n != "" {
+			if f.Time, err = strconv.ParseInt(string(n), 10, 64); err != nil {
+				err = malformed("json: %q: %v", key, err)
+			}
+		}
+	case fieldCode:
+		v, err = d.uint(key, math.MaxUint16)
+		f.Code = Code(v)
+	case fieldReason:
+		f.Reason, err = d.str(key)
+	case fieldSession:
+		f.Session, err = d.str(key)
+	case fieldUser:
+		f.User, err = d.str(key)
+	case fieldClient:
+		f.Client, err = d.str(key)
+	case fieldAfter:
+		v, err = d.uint(key, math.MaxUint32)
+		f.After = uint32(v)
+	case fieldLimits:
+		err = d.limits(&f.Limits)
+	}
+	return err
+}
+
+func (d *jsonReader) limits(l *Limits) error {
+	fields := l.fields()
+	var seen uint8
+	return d.object(true, func(key string) error {
+		i := limitIndex([]byte(key))
+		if i < 0 {
+			return d.skip(2)
+		}
+		if seen&(1<<i) != 0 {
+			return malformed("json: duplicate key %q in \"l\"", key)
+		}
+		seen |= 1 << i
+		v, err := d.uint(key, math.MaxUint32)
+		*fields[i] = uint32(v)
+		return err
+	})
+}
+
+// str reads a string or null (as "").
+func (d *jsonReader) str(key string) (string, error) {
+	t, err := d.token()
+	if err != nil || t == nil {
+		return "", err
+	}
+	s, ok := t.(string)
+	if !ok {
+		return "", malformed("json: %q: %v, want a string", key, t)
+	}
+	return s, nil
+}
+
+// number reads a number or null (as "").
+func (d *jsonReader) number(key string) (json.Number, error) {
+	t, err := d.token()
+	if err != nil || t == nil {
+		return "", err
+	}
+	n, ok := t.(json.Number)
+	if !ok {
+		return "", malformed("json: %q: %v, want a number", key, t)
+	}
+	return n, nil
+}
+
+// uint reads a non-negative integer literal no larger than max, or null.
+// Fractions and exponents are rejected.
+func (d *jsonReader) uint(key string, max uint64) (uint64, error) {
+	n, err := d.number(key)
+	if err != nil || n == "" {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(string(n), 10, 64)
+	if err != nil || v > max {
+		return 0, malformed("json: %q: %s is not an integer in [0, %d]", key, n, max)
+	}
+	return v, nil
+}
+
+// skip skips one value of any type at nesting depth depth. encoding/json's
+// scanner finds its end (walking it token by token costs microseconds per
+// element); a second pass bounds its nesting exactly as the msgpack decoder
+// does: every value inside a container, keys included, is one level deeper
+// than the container.
+func (d *jsonReader) skip(depth int) error {
+	var raw json.RawMessage
+	if err := d.dec.Decode(&raw); err != nil {
+		return malformed("json: %v", err)
+	}
+	level := 0 // containers open around the current position, inside raw
+	inString, escaped := false, false
+	for _, c := range raw {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			continue
+		case ']', '}':
+			level--
+			continue
+		}
+		if depth+level > MaxDepth { // a value (or the first byte of one) this deep
+			return malformed("json: unknown value nested deeper than %d", MaxDepth)
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			level++
+		}
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package wire
+
+import (
+	"github.com/valyala/bytebufferpool"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// MessagePack format codes used by the codec. They equal the variables of
+// github.com/vmihailenco/msgpack/v5/msgpcode (a test checks); constants let
+// the compiler build jump tables in the decoder.
+const (
+	mpPosFixMax  = 0x7f
+	mpFixMap     = 0x80
+	mpFixArray   = 0x90
+	mpFixStr     = 0xa0
+	mpNil        = 0xc0
+	mpFalse      = 0xc2
+	mpTrue       = 0xc3
+	mpBin8       = 0xc4
+	mpBin16      = 0xc5
+	mpBin32      = 0xc6
+	mpExt8       = 0xc7
+	mpExt16      = 0xc8
+	mpExt32      = 0xc9
+	mpFloat32    = 0xca
+	mpFloat64    = 0xcb
+	mpUint8      = 0xcc
+	mpUint16     = 0xcd
+	mpUint32     = 0xce
+	mpUint64     = 0xcf
+	mpInt8       = 0xd0
+	mpInt16      = 0xd1
+	mpInt32      = 0xd2
+	mpInt64      = 0xd3
+	mpFixExt1    = 0xd4
+	mpFixExt2    = 0xd5
+	mpFixExt4    = 0xd6
+	mpFixExt8    = 0xd7
+	mpFixExt16   = 0xd8
+	mpStr8       = 0xd9
+	mpStr16      = 0xda
+	mpStr32      = 0xdb
+	mpArray16    = 0xdc
+	mpArray32    = 0xdd
+	mpMap16      = 0xde
+	mpMap32      = 0xdf
+	mpNegFixMin  = 0xe0
+	mpFixMaxLen  = 15 // fixmap and fixarray
+	mpFixStrMax  = 31
+	mpFixStrMask = 0x1f
+	mpFixMask    = 0x0f
+)
+
+type msgpackCodec struct{}
+
+func (msgpackCodec) Subprotocol() string { return SubprotocolMsgpack }
+func (msgpackCodec) Binary() bool        { return true }
+
+// Append writes f as a msgpack map in canonical form: keys in declaration
+// order, zero fields omitted, every integer, string and bin in its smallest
+// representation.
+func (msgpackCodec) Append(dst []byte, f *Frame) []byte {
+	dst = mpAppendMapLen(dst, fieldCount(f))
+	dst = mpAppendUint(mpAppendStr(dst, keyType), uint64(f.Type))
+	if f.ID != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyID), uint64(f.ID))
+	}
+	if f.Channel != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyChannel), f.Channel)
+	}
+	if len(f.Data) != 0 {
+		dst = mpAppendBin(mpAppendStr(dst, keyData), f.Data)
+	}
+	if f.Seq != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keySeq), f.Seq)
+	}
+	if f.MsgID != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyMsgID), f.MsgID)
+	}
+	if f.From != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyFrom), f.From)
+	}
+	if f.Time != 0 {
+		dst = mpAppendInt(mpAppendStr(dst, keyTime), f.Time)
+	}
+	if f.Code != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyCode), uint64(f.Code))
+	}
+	if f.Reason != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyReason), f.Reason)
+	}
+	if f.Session != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keySession), f.Session)
+	}
+	if f.User != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyUser), f.User)
+	}
+	if f.Client != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyClient), f.Client)
+	}
+	if f.After != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyAfter), uint64(f.After))
+	}
+	if f.Limits != (Limits{}) {
+		dst = mpAppendLimits(mpAppendStr(dst, keyLimits), &f.Limits)
+	}
+	return dst
+}
+
+func mpAppendLimits(dst []byte, l *Limits) []byte {
+	dst = mpAppendMapLen(dst, limitCount(l))
+	for i, p := range l.fields() {
+		if *p != 0 {
+			dst = mpAppendUint(mpAppendStr(dst, limitKeys[i]), uint64(*p))
+		}
+	}
+	return dst
+}
+
+// mpAppendMapLen writes a map header; envelopes have at most 15 keys, so
+// the map16 branch exists for completeness only.
+func mpAppendMapLen(dst []byte, n int) []byte {
+	if n <= mpFixMaxLen {
+		return append(dst, mpFixMap|byte(n))
+	}
+	return append(dst, mpMap16, byte(n>>8), byte(n))
+}
+
+func mpAppendUint(dst []byte, v uint64) []byte {
+	switch {
+	case v <= mpPosFixMax:
+		return append(dst, byte(v))
+	case v <= 0xff:
+		return append(dst, mpUint8, byte(v))
+	case v <= 0xffff:
+		return append(dst, mpUint16, byte(v>>8), byte(v))
+	case v <= 0xffffffff:
+		return append(dst, mpUint32, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(dst, mpUint64, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
+		byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// mpAppendInt writes v >= 0 as an unsigned integer and v < 0 in the smallest
+// signed form, as msgpack.Encoder.EncodeInt does.
+func mpAppendInt(dst []byte, v int64) []byte {
+	switch {
+	case v >= 0:
+		return mpAppendUint(dst, uint64(v))
+	case v >= -32:
+		return append(dst, byte(v))
+	case v >= -1<<7:
+		return append(dst, mpInt8, byte(v))
+	case v >= -1<<15:
+		return append(dst, mpInt16, byte(v>>8), byte(v))
+	case v >= -1<<31:
+		return append(dst, mpInt32, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(dst, mpInt64, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
+		byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+func mpAppendStr(dst []byte, s string) []byte {
+	n := len(s)
+	switch {
+	case n <= mpFixStrMax:
+		dst = append(dst, mpFixStr|byte(n))
+	case n <= 0xff:
+		dst = append(dst, mpStr8, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, mpStr16, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, mpStr32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, s...)
+}
+
+func mpAppendBin(dst []byte, b []byte) []byte {
+	n := len(b)
+	switch {
+	case n <= 0xff:
+		dst = append(dst, mpBin8, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, mpBin16, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, mpBin32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, b...)
+}
+
+var (
+	_ msgpack.CustomEncoder = (*Frame)(nil)
+	_ msgpack.CustomDecoder = (*Frame)(nil)
+)
+
+// EncodeMsgpack implements msgpack.CustomEncoder: msgpack.Marshal(&f)
+// produces exactly the bytes of Msgpack.Append.
+func (f *Frame) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if f == nil {
+		return enc.EncodeNil()
+	}
+	buf := bytebufferpool.Get()
+	buf.B = Msgpack.Append(buf.B[:0], f)
+	_, err := enc.Writer().Write(buf.B)
+	bytebufferpool.Put(buf)
+	return err
+}
+
+// DecodeMsgpack implements msgpack.CustomDecoder with the rules of
+// Msgpack.Decode; errors wrap ErrMalformed or ErrTooLarge.
+func (f *Frame) DecodeMsgpack(dec *msgpack.Decoder) error {
+	raw, err := dec.DecodeRaw()
+	if err != nil {
+		return malformed("msgpack: %v", err)
+	}
+	return Msgpack.Decode(raw, f)
+}
