@@ -1,0 +1,31 @@
+# Every target runs on a fresh clone; `make test` installs and starts what the tests need.
+GO       ?= go
+FUZZTIME ?= 300000x
+
+.PHONY: up test deps vet unit fuzz bench build
+
+up: ## run edge + core + in-process NATS on :8080 with data in ./salam-data
+	$(GO) run ./cmd/salam up
+
+build:
+	$(GO) build -o bin/salam ./cmd/salam
+
+test: deps vet unit fuzz ## the whole suite, as CI runs it
+
+deps: ## tools and services the suite needs (CI machines start bare)
+	.ci/deps
+
+vet:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIME=10m
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./wire
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeEvent$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/bus
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/auth
+
+bench: ## micro-benchmarks (not part of test); see README for the load benchmarks
+	$(GO) test -run='^$$' -bench=. -benchmem ./wire ./internal/bus ./internal/auth ./edge

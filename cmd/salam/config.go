@@ -1,0 +1,136 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/salamhq/salam/core/relay"
+	"github.com/salamhq/salam/edge"
+	"github.com/salamhq/salam/internal/auth"
+	"github.com/salamhq/salam/internal/bus"
+)
+
+// config is the whole process configuration: a YAML file (--config), then
+// SALAM_* environment variables, then flags, each overriding the last.
+// deploy/salam.sample.yaml lists every key with its default.
+type config struct {
+	Data     string             `yaml:"data"`      // data directory; default ./salam-data
+	LogLevel string             `yaml:"log_level"` // debug, info, warn, error; default info
+	Edge     edge.Config        `yaml:"edge"`
+	Auth     auth.Config        `yaml:"auth"`
+	NATS     bus.Config         `yaml:"nats"`
+	Embedded bus.EmbeddedConfig `yaml:"embedded_nats"`
+	Relay    relay.Config       `yaml:"relay"`
+}
+
+// parseConfig parses the shared flags of up/edge/core into a config.
+func parseConfig(name string, args []string) (*config, error) {
+	cfg := &config{Data: "./salam-data", LogLevel: "info"}
+	cfg.Edge.ReusePort = true
+	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
+	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")
+	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
+	data := fs.String("data", "", "data directory (env SALAM_DATA; default ./salam-data)")
+	natsURLs := fs.String("nats", "", "external NATS URLs, comma-separated (env SALAM_NATS_URL); empty = embedded")
+	natsListen := fs.String("nats-listen", "", "salam up: also expose the embedded NATS on this address (env SALAM_NATS_LISTEN)")
+	secret := fs.String("auth-secret", "", "HS256 secret (env SALAM_AUTH_SECRET); default: the dev secret in --data")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (env SALAM_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if *file != "" {
+		raw, err := os.ReadFile(*file)
+		if err != nil {
+			return nil, err
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", *file, err)
+		}
+	}
+	set := func(dst *string, flagValue, env string) {
+		if v := os.Getenv(env); v != "" {
+			*dst = v
+		}
+		if flagValue != "" {
+			*dst = flagValue
+		}
+	}
+	set(&cfg.Edge.Listen, *listen, "SALAM_LISTEN")
+	set(&cfg.Data, *data, "SALAM_DATA")
+	set(&cfg.Embedded.Listen, *natsListen, "SALAM_NATS_LISTEN")
+	set(&cfg.Auth.Secret, *secret, "SALAM_AUTH_SECRET")
+	set(&cfg.LogLevel, *logLevel, "SALAM_LOG_LEVEL")
+	var urls string
+	set(&urls, *natsURLs, "SALAM_NATS_URL")
+	if urls != "" {
+		cfg.NATS.URLs = strings.Split(urls, ",")
+	}
+	cfg.Edge.EnsureDefaults()
+	cfg.NATS.EnsureDefaults()
+	if err := cfg.Edge.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.NATS.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, cfg.Embedded.Validate()
+}
+
+// verifier builds the token verifier. Without configured keys it uses the
+// development secret of the data directory, creating it on first start.
+func (c *config) verifier() (*auth.Verifier, error) {
+	if c.Auth.Secret == "" && c.Auth.PublicKeyFile == "" {
+		secret, err := auth.LoadOrCreateDevSecret(c.Data)
+		if err != nil {
+			return nil, err
+		}
+		c.Auth.Secret = secret
+	}
+	return auth.NewVerifier(c.Auth)
+}
+
+func (c *config) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func cmdToken(args []string) error {
+	fs := flag.NewFlagSet("salam token", flag.ContinueOnError)
+	user := fs.String("user", "", "user id to put in the token's sub claim (required)")
+	data := fs.String("data", envOr("SALAM_DATA", "./salam-data"), "data directory of the salam up that must accept the token")
+	ttl := fs.Duration("ttl", 24*time.Hour, "token lifetime")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *user == "" {
+		return fmt.Errorf("--user is required")
+	}
+	secret, err := auth.LoadOrCreateDevSecret(*data)
+	if err != nil {
+		return err
+	}
+	token, err := auth.MintHS256(secret, *user, *ttl, "", "")
+	if err != nil {
+		return err
+	}
+	fmt.Println(token)
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

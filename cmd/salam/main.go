@@ -1,0 +1,47 @@
+// Command salam is the one binary of Salam: `salam up` runs everything in one
+// process; `salam edge` and `salam core` run the parts separately against
+// external NATS; `salam token` mints a development token; `salam loadgen`
+// measures a running cluster.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+)
+
+var commands = map[string]struct {
+	run  func(args []string) error
+	help string
+}{
+	"up":             {cmdUp, "run edge + core + an in-process NATS server (the embedded default)"},
+	"edge":           {cmdEdge, "run an edge only, against external NATS (--nats)"},
+	"core":           {cmdCore, "run core services only, against external NATS (--nats)"},
+	"token":          {cmdToken, "print a development token for --user (same --data as salam up)"},
+	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, fanout)"},
+	"loadgen-worker": {cmdLoadgenWorker, ""},
+}
+
+func main() {
+	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
+		usage()
+		os.Exit(2)
+	}
+	err := commands[os.Args[1]].run(os.Args[2:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "salam:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: salam COMMAND [flags]\n\ncommands:")
+	for _, name := range []string{"up", "edge", "core", "token", "loadgen"} {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
+	}
+	fmt.Fprintln(os.Stderr, "\nrun 'salam COMMAND -h' for its flags")
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/salamhq/salam/core/relay"
+	"github.com/salamhq/salam/edge"
+	"github.com/salamhq/salam/internal/bus"
+)
+
+// roles says which components a process runs.
+type roles struct{ edge, core, embeddedNATS bool }
+
+func cmdUp(args []string) error {
+	return run("up", args, roles{edge: true, core: true, embeddedNATS: true})
+}
+func cmdEdge(args []string) error { return run("edge", args, roles{edge: true}) }
+func cmdCore(args []string) error { return run("core", args, roles{core: true}) }
+
+// run wires the components of one process, serves until SIGINT/SIGTERM and
+// then shuts down in reverse order: drain the edge, stop core, drain NATS.
+func run(name string, args []string, r roles) error {
+	cfg, err := parseConfig(name, args)
+	if err != nil {
+		return err
+	}
+	log := cfg.logger()
+	if len(cfg.NATS.URLs) > 0 {
+		r.embeddedNATS = false
+	} else if !r.embeddedNATS {
+		return fmt.Errorf("salam %s needs --nats (or SALAM_NATS_URL)", name)
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var ns *server.Server
+	if r.embeddedNATS {
+		if ns, err = bus.StartEmbedded(cfg.Embedded, log); err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+	}
+	cfg.NATS.Name = "salam-" + name
+	nc, err := bus.Connect(cfg.NATS, ns, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	var core *relay.Service
+	if r.core {
+		if core, err = relay.New(nc, cfg.Relay, log, reg); err != nil {
+			return err
+		}
+		if err := core.Start(); err != nil {
+			return err
+		}
+	}
+	var srv *edge.Server
+	if r.edge {
+		verifier, err := cfg.verifier()
+		if err != nil {
+			return err
+		}
+		srv, err = edge.New(edge.Options{Config: cfg.Edge, Verifier: verifier, NATS: nc,
+			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg,
+			Handler: opsHandler(reg, nc, func() bool { return srv.Draining() })})
+		if err != nil {
+			return err
+		}
+		if err := srv.Listen(); err != nil {
+			return err
+		}
+		announce(name, srv, cfg, ns)
+	} else {
+		log.Info("salam "+name+" running", "nats", nc.ConnectedUrlRedacted())
+	}
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-stop
+	log.Info("shutting down", "signal", sig.String())
+	go func() { <-stop; log.Warn("second signal: exiting now"); os.Exit(1) }()
+
+	if srv != nil {
+		srv.Drain(context.Background())
+		srv.Close()
+	}
+	if core != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		core.Stop(ctx)
+		cancel()
+	}
+	if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		log.Warn("nats drain", "err", err)
+	}
+	return nil
+}
+
+// opsHandler serves the plain HTTP routes on the edge listener.
+func opsHandler(reg *prometheus.Registry, nc *nats.Conn, draining func() bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case draining():
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+		case !nc.IsConnected():
+			http.Error(w, "nats disconnected", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte("ready\n"))
+		}
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func announce(name string, srv *edge.Server, cfg *config, ns *server.Server) {
+	natsInfo := "external " + fmt.Sprint(cfg.NATS.URLs)
+	if ns != nil {
+		natsInfo = "embedded (in-process)"
+		if cfg.Embedded.Listen != "" {
+			natsInfo = "embedded, clients at " + ns.ClientURL()
+		}
+	}
+	addr := srv.Addr().String()
+	fmt.Fprintf(os.Stderr, `salam %s: listening on %s
+  websocket  ws://%s%s   (subprotocols salam.v1, salam.v1.json)
+  health     http://%s/healthz  /readyz  /metrics
+  data       %s
+  nats       %s
+  token      salam token --user alice --data %s
+`, name, addr, addr, edge.WebSocketPath, addr, cfg.Data, natsInfo, cfg.Data)
+	slog.Debug("edge config", "config", fmt.Sprintf("%+v", cfg.Edge))
+}

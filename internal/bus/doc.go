@@ -1,0 +1,52 @@
+// Package bus is the NATS plumbing shared by edge and core: the subject
+// scheme, the internal messages carried on it and their msgpack codecs,
+// client connections, and the in-process NATS server `salam up` runs.
+//
+// # Subjects
+//
+// Every subject starts with Prefix ("salam"). A channel name is one subject
+// token: wire.ValidChannel excludes dots and wildcards, and callers validate
+// a channel before building a subject from it.
+//
+//	subject            publisher            subscriber                     payload               queue group
+//	-----------------  -------------------  -----------------------------  --------------------  -----------
+//	salam.pub.<chan>   edge (request)       core, on salam.pub.*           Publish               salam.core
+//	  (reply inbox)    core (reply)         the requesting edge            PublishReply          -
+//	salam.ev.<chan>    core, after accept   each edge with local           Event                 none: every
+//	                                        subscribers of <chan>                                edge gets it
+//
+// Later subjects (presence, calls, rooms) take new second tokens under the
+// same prefix; a second token, once used, never changes meaning.
+//
+// # Messages
+//
+// Bus messages are msgpack maps with short keys, the same keys as the
+// matching fields of wire.Frame; zero fields are omitted. Decoders skip
+// unknown keys of any type, read nil as zero and accept every integer width,
+// so a field can be added in a rolling upgrade: old readers ignore it, new
+// readers see zero when an old writer leaves it out. A key's meaning never
+// changes; a retired key is never reused. Lengths are checked against the
+// input and against limits (1 KiB for names and ids, 64 MiB for data) before
+// anything is allocated.
+//
+// AppendMsgpack allocates only when dst lacks capacity. DecodeMsgpack
+// overwrites its receiver and copies Data into the receiver's existing
+// capacity, so a receiver reused for every message stops allocating for Data
+// and never aliases the input.
+//
+// # Ordering
+//
+// NATS keeps the order of messages from one connection to one subscription.
+// Core publishes a channel's events in sequence order from one connection,
+// and publishes an event before replying to its publish, so an edge sees the
+// event on the bus no later than the ack. An edge reading events and replies
+// on different subscriptions must not assume the order in which its own
+// callbacks run.
+//
+// # Owns / must not do
+//
+// Owns: subject names, bus message codecs (messages.go, msgpack.go), NATS
+// connection options (conn.go) and the embedded server (embedded.go).
+// Must not: hold product logic (who may publish, sequencing), import edge or
+// core, or reflect on the hot path: codecs are hand-written and append-style.
+package bus
