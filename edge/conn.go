@@ -43,7 +43,8 @@ type conn struct {
 	msg        *bytebufferpool.ByteBuffer // fragments of a message; nil when none
 	msgOp      ws.OpCode
 	codec      wire.Codec
-	user       *userState
+	userID     string
+	user       *userState // shared publish budget, acquired at the first publish
 	session    string
 	subs       map[string]struct{}
 	frames     bucket.Bucket

@@ -104,7 +104,7 @@ func (c *conn) upgrade(req *http.Request, head []byte) {
 		return
 	}
 	c.codec = codec
-	c.user = s.users.acquire(claims.UserID)
+	c.userID = claims.UserID
 	c.opened = nowNano()
 	c.lastPing = c.opened
 	s.conns.Add(1)

@@ -76,6 +76,7 @@ func initPools(cfg *Config) {
 		readPool, _ = ants.NewPool(cfg.Workers, ants.WithExpiryDuration(10*time.Second))
 		writePool, _ = ants.NewPool(cfg.Workers, ants.WithExpiryDuration(10*time.Second))
 		// Small per-connection buffers: idle connections dominate memory (FINDINGS.md).
+		shrinkNetpollBarriers()
 		netpoll.LinkBufferCap = cfg.BufferSize
 		netpoll.Configure(netpoll.Config{
 			BufferSize: cfg.BufferSize,
@@ -231,8 +232,10 @@ func (c *conn) onClose(netpoll.Connection) error {
 		putBuffer(c.msg)
 		c.msg = nil
 	}
-	if c.state.Load() >= stateOpen {
+	if c.user != nil {
 		s.users.release(c.user)
+	}
+	if c.state.Load() >= stateOpen {
 		s.conns.Add(-1)
 		s.metrics.connections.Dec()
 		s.metrics.closed(code)

@@ -51,7 +51,7 @@ func (c *conn) connect(f *wire.Frame) {
 		Type:    wire.TypeConnected,
 		ID:      f.ID,
 		Session: c.session,
-		User:    c.user.id,
+		User:    c.userID,
 		Time:    nowMilli(),
 		Limits: wire.Limits{
 			MaxFrame:      uint32(cfg.MaxMessageBytes),
@@ -99,6 +99,9 @@ func (c *conn) unsubscribe(f *wire.Frame) {
 func (c *conn) publish(f *wire.Frame) {
 	cfg := &c.srv.cfg
 	now := nowNano()
+	if c.user == nil {
+		c.user = c.srv.users.acquire(c.userID)
+	}
 	if !c.publishes.Allow(now, cfg.PublishRate, cfg.PublishBurst) || !c.user.allowPublish(now, cfg) {
 		c.violation(now, f.ID)
 		return
@@ -107,7 +110,7 @@ func (c *conn) publish(f *wire.Frame) {
 		c.writeError(f.ID, wire.CodeBadChannel, "invalid channel name")
 		return
 	}
-	req := bus.Publish{Channel: f.Channel, From: c.user.id, MsgID: f.MsgID, Session: c.session, Data: f.Data, Received: now}
+	req := bus.Publish{Channel: f.Channel, From: c.userID, MsgID: f.MsgID, Session: c.session, Data: f.Data, Received: now}
 	if err := c.srv.requests.publish(c, f.ID, &req); err != nil {
 		c.writeError(f.ID, wire.CodeUnavailable, "bus unavailable")
 	}

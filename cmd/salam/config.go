@@ -27,6 +27,7 @@ type config struct {
 	NATS     bus.Config         `yaml:"nats"`
 	Embedded bus.EmbeddedConfig `yaml:"embedded_nats"`
 	Relay    relay.Config       `yaml:"relay"`
+	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
 }
 
 // parseConfig parses the shared flags of up/edge/core into a config.
@@ -41,6 +42,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	natsListen := fs.String("nats-listen", "", "salam up: also expose the embedded NATS on this address (env SALAM_NATS_LISTEN)")
 	secret := fs.String("auth-secret", "", "HS256 secret (env SALAM_AUTH_SECRET); default: the dev secret in --data")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env SALAM_LOG_LEVEL)")
+	fs.BoolVar(&cfg.Pprof, "pprof", os.Getenv("SALAM_PPROF") != "", "serve /debug/pprof/ on the listener (env SALAM_PPROF=1); never on a public port")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

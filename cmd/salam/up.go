@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -81,7 +82,7 @@ func run(name string, args []string, r roles) error {
 		}
 		srv, err = edge.New(edge.Options{Config: cfg.Edge, Verifier: verifier, NATS: nc,
 			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg,
-			Handler: opsHandler(reg, nc, func() bool { return srv.Draining() })})
+			Handler: opsHandler(reg, nc, cfg.Pprof, func() bool { return srv.Draining() })})
 		if err != nil {
 			return err
 		}
@@ -115,8 +116,12 @@ func run(name string, args []string, r roles) error {
 }
 
 // opsHandler serves the plain HTTP routes on the edge listener.
-func opsHandler(reg *prometheus.Registry, nc *nats.Conn, draining func() bool) http.Handler {
+func opsHandler(reg *prometheus.Registry, nc *nats.Conn, pprofOn bool, draining func() bool) http.Handler {
 	mux := http.NewServeMux()
+	if pprofOn {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
