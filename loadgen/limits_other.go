@@ -1,0 +1,5 @@
+//go:build !unix
+
+package loadgen
+
+func checkFileLimit(opt *Options) error { return nil }
