@@ -15,7 +15,8 @@ type metrics struct {
 	connections       prometheus.Gauge
 	channels          prometheus.Gauge
 	upgrades          *prometheus.CounterVec
-	framesIn          *prometheus.CounterVec
+	framesIn          [wire.TypeReconnect + 2]prometheus.Counter // by type; the last counts unknown types
+	framesInvalid     prometheus.Counter
 	framesOut         [wire.TypeReconnect + 1]prometheus.Counter
 	messagesIn        prometheus.Counter
 	bytesIn, bytesOut prometheus.Counter
@@ -43,7 +44,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		connections:       prometheus.NewGauge(prometheus.GaugeOpts(f("connections", "Open WebSocket connections."))),
 		channels:          prometheus.NewGauge(prometheus.GaugeOpts(f("local_channels", "Channels with local subscribers (one bus subscription each)."))),
 		upgrades:          prometheus.NewCounterVec(prometheus.CounterOpts(f("upgrades_total", "WebSocket upgrade attempts by result.")), []string{"result"}),
-		framesIn:          prometheus.NewCounterVec(prometheus.CounterOpts(f("frames_in_total", "Client envelopes by frame type.")), []string{"type"}),
 		messagesIn:        counter("messages_in_total", "Complete WebSocket data messages received."),
 		bytesIn:           counter("bytes_in_total", "Bytes read from client sockets."),
 		bytesOut:          counter("bytes_out_total", "Bytes written to client sockets."),
@@ -60,19 +60,30 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deliveryLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
 			Name: "delivery_lag_seconds", Help: "Core accepted an event → written to every local subscriber.", Buckets: buckets}),
 	}
+	framesIn := prometheus.NewCounterVec(prometheus.CounterOpts(f("frames_in_total", "Client envelopes by frame type (invalid: undecodable).")), []string{"type"})
+	for t := range m.framesIn {
+		m.framesIn[t] = framesIn.WithLabelValues(wire.Type(t).String()) // the last index is "unknown"
+	}
+	m.framesInvalid = framesIn.WithLabelValues("invalid")
 	framesOut := prometheus.NewCounterVec(prometheus.CounterOpts(f("frames_out_total", "Envelopes sent to clients by frame type.")), []string{"type"})
 	for t := range m.framesOut {
 		m.framesOut[t] = framesOut.WithLabelValues(wire.Type(t).String())
 	}
-	reg.MustRegister(m.connections, m.channels, m.upgrades, m.framesIn, framesOut, m.messagesIn, m.bytesIn,
+	reg.MustRegister(m.connections, m.channels, m.upgrades, framesIn, framesOut, m.messagesIn, m.bytesIn,
 		m.bytesOut, m.closes, m.slowConsumers, m.rateLimited, m.protocolErrors, m.handshakeTimeouts,
 		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.publishLatency, m.deliveryLag)
 	return m
 }
 
 func (m *metrics) upgrade(result string) { m.upgrades.WithLabelValues(result).Inc() }
-func (m *metrics) frameIn(t string)      { m.framesIn.WithLabelValues(t).Inc() }
-func (m *metrics) closed(code uint16)    { m.closes.WithLabelValues(strconv.Itoa(int(code))).Inc() }
+
+func (m *metrics) frameIn(t wire.Type) {
+	if !t.Known() {
+		t = wire.TypeReconnect + 1
+	}
+	m.framesIn[t].Inc()
+}
+func (m *metrics) closed(code uint16) { m.closes.WithLabelValues(strconv.Itoa(int(code))).Inc() }
 
 func (m *metrics) frameOut(t wire.Type) {
 	if int(t) < len(m.framesOut) {

@@ -120,9 +120,10 @@ func (c *conn) handleFrame(h frameHeader, payload []byte) {
 	}
 	switch h.op {
 	case ws.OpPing:
-		var buf [maxHeaderLen + 125]byte
-		pong := appendFrameHeader(buf[:0], ws.OpPong, len(payload))
-		c.write(append(pong, payload...))
+		buf := bytebufferpool.Get()
+		buf.B = append(appendFrameHeader(buf.B[:0], ws.OpPong, len(payload)), payload...)
+		c.write(buf.B)
+		bytebufferpool.Put(buf)
 	case ws.OpContinuation:
 		if c.msg == nil {
 			c.closeWith(wire.CloseProtocolError, "continuation without a message")
@@ -192,11 +193,11 @@ func (c *conn) deliver(op ws.OpCode, data []byte) {
 	f := framePool.Get().(*wire.Frame)
 	defer framePool.Put(f)
 	if err := c.codec.Decode(data, f); err != nil {
-		c.srv.metrics.frameIn("invalid")
+		c.srv.metrics.framesInvalid.Inc()
 		c.writeError(0, wire.CodeBadFrame, "undecodable envelope")
 		c.closeWith(wire.CloseBadFrame, "undecodable envelope")
 		return
 	}
-	c.srv.metrics.frameIn(f.Type.String())
+	c.srv.metrics.frameIn(f.Type)
 	c.handleEnvelope(f)
 }

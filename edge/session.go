@@ -32,7 +32,10 @@ func (c *conn) handleEnvelope(f *wire.Frame) {
 	case wire.TypePublish:
 		c.publish(f)
 	case wire.TypePing:
-		c.writeFrame(&wire.Frame{Type: wire.TypePong, ID: f.ID, Time: nowMilli()})
+		id := f.ID
+		f.Reset() // the request frame becomes its reply: no allocation
+		f.Type, f.ID, f.Time = wire.TypePong, id, nowMilli()
+		c.writeFrame(f)
 	case wire.TypePong:
 	default:
 		if f.Type.Known() {
@@ -83,7 +86,7 @@ func (c *conn) subscribe(f *wire.Frame) {
 		c.subs = make(map[string]struct{}, 1)
 	}
 	c.subs[f.Channel] = struct{}{}
-	c.writeFrame(&wire.Frame{Type: wire.TypeAck, ID: f.ID})
+	c.writeAck(f.ID)
 }
 
 func (c *conn) unsubscribe(f *wire.Frame) {
@@ -93,7 +96,7 @@ func (c *conn) unsubscribe(f *wire.Frame) {
 	}
 	delete(c.subs, f.Channel)
 	c.srv.hub.unsubscribe(c, f.Channel)
-	c.writeFrame(&wire.Frame{Type: wire.TypeAck, ID: f.ID})
+	c.writeAck(f.ID)
 }
 
 func (c *conn) publish(f *wire.Frame) {
@@ -117,7 +120,17 @@ func (c *conn) publish(f *wire.Frame) {
 }
 
 func (c *conn) writeError(id uint32, code wire.Code, reason string) {
-	c.writeFrame(&wire.Frame{Type: wire.TypeError, ID: id, Code: code, Reason: reason})
+	f := framePool.Get().(*wire.Frame)
+	*f = wire.Frame{Type: wire.TypeError, ID: id, Code: code, Reason: reason}
+	c.writeFrame(f)
+	framePool.Put(f)
+}
+
+func (c *conn) writeAck(id uint32) {
+	f := framePool.Get().(*wire.Frame)
+	*f = wire.Frame{Type: wire.TypeAck, ID: id}
+	c.writeFrame(f)
+	framePool.Put(f)
 }
 
 func hasKey(m map[string]struct{}, k string) bool {
