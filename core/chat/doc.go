@@ -1,0 +1,9 @@
+// Package chat is the chat service of core: channels (groups, DMs,
+// broadcast rooms), membership and roles, durable idempotent messages with
+// per-channel gap-free sequences, history, typing, read and delivered
+// cursors. It is reached from edges over NATS and from HTTP clients over
+// REST, and keeps its state through the Store interface declared here and
+// implemented in storage/postgres and storage/sqlite.
+//
+// It must not import edge or any storage implementation.
+package chat
