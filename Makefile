@@ -19,8 +19,8 @@ vet:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 
-unit:
-	$(GO) test -race -count=1 -timeout 20m ./...
+unit: ## integration tests reach Postgres and Redis through SALAM_TEST_* (set by .ci/services)
+	eval "$$(.ci/services)" && $(GO) test -race -count=1 -timeout 20m ./...
 
 fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIME=10m
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./wire
