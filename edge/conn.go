@@ -35,6 +35,7 @@ type conn struct {
 	state    atomic.Uint32
 	accepted atomic.Int64 // unix nanos of accept, or of the last plain HTTP response (keep-alive)
 	opened   int64        // unix nanos of the upgrade
+	expires  int64        // unix nanos when the token expires: close 4001
 	lastRecv atomic.Int64 // unix nanos of the last byte received
 	lastPing int64        // unix nanos of the last server ping; owned by the sweeper
 

@@ -105,6 +105,7 @@ func (c *conn) upgrade(req *http.Request, head []byte) {
 	}
 	c.codec = codec
 	c.userID = claims.UserID
+	c.expires = claims.ExpiresAt.UnixNano()
 	c.opened = nowNano()
 	c.lastPing = c.opened
 	s.conns.Add(1)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/wsclient"
 	"github.com/salamhq/salam/wire"
 )
@@ -155,4 +156,14 @@ func TestDrainSendsReconnectThenCloses(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", f.srv.Addr().String(), time.Second); err == nil {
 		t.Fatal("listener still accepting after drain")
 	}
+}
+
+func TestTokenExpiryCloses(t *testing.T) {
+	f := newFixture(t, nil)
+	tok, err := auth.MintHS256(testSecret, "alice", time.Second, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.client("alice", wsclient.Options{Token: tok})
+	expectClose(t, c, wire.CloseTokenExpired)
 }

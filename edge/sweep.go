@@ -48,6 +48,8 @@ func (s *Server) check(c *conn, now int64) {
 		}
 	}
 	switch {
+	case now > c.expires:
+		c.closeWith(wire.CloseTokenExpired, "token expired")
 	case now-c.lastRecv.Load() > int64(cfg.HeartbeatTimeout):
 		s.metrics.heartbeatTimeouts.Inc()
 		c.closeWith(wire.CloseHeartbeatTimeout, "heartbeat timeout")
