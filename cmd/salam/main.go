@@ -20,6 +20,7 @@ var commands = map[string]struct {
 	"core":           {cmdCore, "run core services only, against external NATS (--nats)"},
 	"token":          {cmdToken, "print a development token for --user (same --data as salam up)"},
 	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, fanout)"},
+	"tuning":         {cmdTuning, "check, apply or explain kernel and NIC tuning profiles"},
 	"loadgen-worker": {cmdLoadgenWorker, ""},
 }
 
@@ -32,6 +33,11 @@ func main() {
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(2)
 	}
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		fmt.Fprintln(os.Stderr, "salam:", err)
+		os.Exit(coded.ExitCode())
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "salam:", err)
 		os.Exit(1)
@@ -40,7 +46,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: salam COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"up", "edge", "core", "token", "loadgen"} {
+	for _, name := range []string{"up", "edge", "core", "token", "loadgen", "tuning"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nrun 'salam COMMAND -h' for its flags")

@@ -233,3 +233,19 @@ func TestTokenNeedsUser(t *testing.T) {
 		t.Fatalf("salam token without --user: %v", err)
 	}
 }
+
+// salam tuning check exits 3 when the host falls short (this CI host caps
+// files at 20,000 per process) and prints the diff table.
+func TestTuningCheckExitCode(t *testing.T) {
+	out, err := exec.Command(salamBin, "tuning", "check", "edge-50k").Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit %v, want status 3", err)
+	}
+	if !strings.Contains(string(out), "ulimit nofile") || !strings.Contains(string(out), "short") {
+		t.Fatalf("no diff table:\n%s", out)
+	}
+	if err := exec.Command(salamBin, "tuning", "check").Run(); !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("usage error: %v, want status 2", err)
+	}
+}
