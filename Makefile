@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 100000x # a count, not a duration: go1.26's time-based fuzz stop can fail spuriously (golang/go#75804)
 
-.PHONY: up test deps vet unit fuzz bench build
+.PHONY: up test deps vet unit allocs fuzz bench build
 
 up: ## run edge + core + in-process NATS on :8080 with data in ./salam-data
 	$(GO) run ./cmd/salam up
@@ -10,7 +10,7 @@ up: ## run edge + core + in-process NATS on :8080 with data in ./salam-data
 build:
 	$(GO) build -o bin/salam ./cmd/salam
 
-test: deps vet unit fuzz ## the whole suite, as CI runs it
+test: deps vet unit allocs fuzz ## the whole suite, as CI runs it
 
 deps: ## tools and services the suite needs (CI machines start bare)
 	.ci/deps
@@ -19,12 +19,15 @@ vet:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 
+allocs: ## zero-allocation tests, which the race detector would distort
+	$(GO) test -count=1 -run 'Alloc' ./...
+
 unit: ## integration tests reach Postgres and Redis through SALAM_TEST_* (set by .ci/services)
 	eval "$$(.ci/services)" && $(GO) test -race -count=1 -timeout 20m ./...
 
 fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIME=10m
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./wire
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeEvent$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/bus
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/bus
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wsclient
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/auth
 

@@ -47,7 +47,6 @@ type conn struct {
 	userID     string
 	user       *userState // shared publish budget, acquired at the first publish
 	session    string
-	subs       map[string]struct{}
 	frames     bucket.Bucket
 	publishes  bucket.Bucket
 	violations uint16
@@ -61,6 +60,20 @@ type conn struct {
 	closed     bool     // no more writes
 	closeAfter bool     // close the socket once the queue is flushed
 	closeCode  uint16
+	subs       map[string]*subscription // channels subscribed; nil when none
+}
+
+// subscription is a connection's state for one channel, guarded by conn.mu.
+type subscription struct {
+	lastSeq  uint64         // highest message sequence written: replays and live events never repeat one
+	pending  []pendingEvent // live events held while the subscription is being set up (access check, resume)
+	ready    bool           // set up: live events are written as they come
+	typingAt int64          // unix nanos of the last typing start relayed (debounce)
+}
+
+type pendingEvent struct {
+	seq   uint64
+	frame []byte // a private copy
 }
 
 // write sends one complete WebSocket frame. It never blocks and never retains
@@ -69,38 +82,54 @@ type conn struct {
 // over the configured bound closes the connection as a slow consumer.
 func (c *conn) write(b []byte) {
 	c.mu.Lock()
+	after := c.writeLocked(b)
+	c.mu.Unlock()
+	c.finish(after)
+}
+
+// What writeLocked leaves to do once mu is released.
+type afterWrite uint8
+
+const (
+	nothing afterWrite = iota
+	closeSocket
+	startFlush
+)
+
+func (c *conn) writeLocked(b []byte) afterWrite {
 	if c.closed {
-		c.mu.Unlock()
-		return
+		return nothing
 	}
 	if c.writing {
-		overflow := !c.enqueueLocked(b)
-		c.mu.Unlock()
-		if overflow {
-			c.nc.Close()
+		if !c.enqueueLocked(b) {
+			return closeSocket
 		}
-		return
+		return nothing
 	}
 	n, err := unix.Write(c.fd, b)
 	if n == len(b) {
-		c.mu.Unlock()
 		c.srv.metrics.bytesOut.Add(float64(n))
-		return
+		return nothing
 	}
 	if err != nil && err != unix.EAGAIN {
 		c.closed = true
-		c.mu.Unlock()
-		c.nc.Close()
-		return
+		return closeSocket
 	}
-	if n < 0 {
-		n = 0
-	}
+	n = max(n, 0)
 	c.srv.metrics.bytesOut.Add(float64(n))
 	c.writing = true
 	c.enqueueLocked(b[n:]) // a single frame always fits: OutboundQueue ≥ MaxMessageBytes
-	c.mu.Unlock()
-	c.srv.submitWrite(c.flush)
+	return startFlush
+}
+
+// finish does what writeLocked asked for, outside mu.
+func (c *conn) finish(a afterWrite) {
+	switch a {
+	case closeSocket:
+		c.nc.Close()
+	case startFlush:
+		c.srv.submitWrite(c.flush)
+	}
 }
 
 // enqueueLocked copies b to the queue, or reports false and marks the
@@ -159,12 +188,20 @@ func (c *conn) flush() {
 
 // writeFrame encodes f with the connection's codec into a pooled buffer and writes it.
 func (c *conn) writeFrame(f *wire.Frame) {
+	c.mu.Lock()
+	after := c.writeFrameLocked(f)
+	c.mu.Unlock()
+	c.finish(after)
+}
+
+func (c *conn) writeFrameLocked(f *wire.Frame) afterWrite {
 	buf := bytebufferpool.Get()
 	var frame []byte
 	buf.B, frame = encodeFrame(buf.B[:0], c.codec, f)
-	c.write(frame)
+	after := c.writeLocked(frame)
 	bytebufferpool.Put(buf)
 	c.srv.metrics.frameOut(f.Type)
+	return after
 }
 
 // encodeFrame encodes f after maxHeaderLen reserved bytes of buf, then puts
@@ -247,4 +284,24 @@ func (c *conn) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
+}
+
+// deliver writes a channel event unless the subscription is still being set
+// up (the event is held) or it repeats a message already written (seq ≤ the
+// last one: a replay covered it).
+func (c *conn) deliver(channel string, seq uint64, frame []byte) {
+	c.mu.Lock()
+	sub := c.subs[channel]
+	var after afterWrite
+	switch {
+	case sub == nil: // unsubscribed meanwhile
+	case !sub.ready:
+		sub.pending = append(sub.pending, pendingEvent{seq: seq, frame: append([]byte(nil), frame...)})
+	case seq != 0 && seq <= sub.lastSeq:
+	default:
+		sub.lastSeq = max(sub.lastSeq, seq)
+		after = c.writeLocked(frame)
+	}
+	c.mu.Unlock()
+	c.finish(after)
 }

@@ -5,7 +5,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -37,6 +36,7 @@ func benchFanout(b *testing.B, n, jsonSubs int) {
 			c.codec = wire.JSON
 		}
 		c.state.Store(stateConnected)
+		c.subs = map[string]*subscription{"bench": {ready: true}}
 		f.srv.hub.mu.Lock()
 		lc := f.srv.hub.channels["bench"]
 		if lc == nil {
@@ -47,12 +47,15 @@ func benchFanout(b *testing.B, n, jsonSubs int) {
 		lc.dirty = true
 		f.srv.hub.mu.Unlock()
 	}
-	ev := bus.Event{Channel: "bench", Seq: 1, From: "alice", MsgID: "m-1", Data: make([]byte, 128)}
+	ev := wire.Frame{Type: wire.TypeEvent, Channel: "bench", Seq: 1, From: "alice", MsgID: "m-1", Data: make([]byte, 128)}
+	raw := wire.Msgpack.Append(nil, &ev)
 	b.ReportAllocs()
 	b.ResetTimer()
 	drain := make([]byte, 64<<10)
 	for i := 0; i < b.N; i++ {
-		f.srv.hub.fanout(&ev)
+		ev.Seq++ // a new message each time, as core sends them
+		raw = wire.Msgpack.Append(raw[:0], &ev)
+		f.srv.hub.fanout("bench", &ev, raw)
 		if i%64 == 63 { // keep socket buffers from filling
 			b.StopTimer()
 			for _, fd := range peers {

@@ -65,27 +65,52 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	return &fixture{t: t, srv: srv, nc: nc, url: "ws://" + srv.Addr().String() + WebSocketPath}
 }
 
+// startResponder plays core for edge tests: it numbers publishes per
+// channel, keeps them in memory for resume, and lets every user read every
+// channel except "forbidden".
 func startResponder(t *testing.T, nc *nats.Conn) {
 	var mu sync.Mutex
-	seqs := map[string]uint64{}
-	sub, err := nc.QueueSubscribe(bus.PublishWildcard, bus.QueueCore, func(m *nats.Msg) {
-		var p bus.Publish
-		if err := p.DecodeMsgpack(m.Data); err != nil {
-			return
+	logs := map[string][]wire.Message{}
+	decode := func(m *nats.Msg) (bus.Request, *wire.Frame) {
+		var req bus.Request
+		f := new(wire.Frame)
+		if req.DecodeMsgpack(m.Data) != nil || wire.Msgpack.Decode(req.Frame, f) != nil {
+			t.Errorf("responder: bad request on %s", m.Subject)
 		}
+		return req, f
+	}
+	reply := func(m *nats.Msg, f *wire.Frame) { m.Respond(wire.Msgpack.Append(nil, f)) }
+	pub, err := nc.QueueSubscribe(bus.PublishWildcard, bus.QueueCore, func(m *nats.Msg) {
+		req, f := decode(m)
 		mu.Lock()
-		seqs[p.Channel]++
-		seq := seqs[p.Channel]
+		msg := wire.Message{Seq: uint64(len(logs[f.Channel]) + 1), From: req.User, MsgID: f.MsgID, Data: f.Data, Time: time.Now().UnixMilli()}
+		logs[f.Channel] = append(logs[f.Channel], msg)
 		mu.Unlock()
-		ev := bus.Event{Channel: p.Channel, Seq: seq, From: p.From, MsgID: p.MsgID, Time: time.Now().UnixMilli(), Data: p.Data}
-		nc.Publish(bus.EventSubject(p.Channel), ev.AppendMsgpack(nil))
-		reply := bus.PublishReply{Seq: seq, Time: ev.Time}
-		m.Respond(reply.AppendMsgpack(nil))
+		ev := wire.Frame{Type: wire.TypeEvent, Channel: f.Channel, Seq: msg.Seq, From: msg.From, MsgID: msg.MsgID, Time: msg.Time, Data: msg.Data}
+		nc.Publish(bus.EventSubject(f.Channel), wire.Msgpack.Append(nil, &ev))
+		reply(m, &wire.Frame{Type: wire.TypeAck, Seq: msg.Seq, Time: msg.Time})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sub.Unsubscribe() })
+	other, err := nc.QueueSubscribe(bus.RequestWildcard, bus.QueueCore, func(m *nats.Msg) {
+		_, f := decode(m)
+		switch {
+		case f.Channel == "forbidden":
+			reply(m, &wire.Frame{Type: wire.TypeError, Code: wire.CodeNotMember, Reason: "not a member"})
+		case f.Type == wire.TypeSubscribe && f.Seq > 0:
+			mu.Lock()
+			missed := append([]wire.Message(nil), logs[f.Channel][min(int(f.Seq), len(logs[f.Channel])):]...)
+			mu.Unlock()
+			reply(m, &wire.Frame{Type: wire.TypeMessages, Messages: missed})
+		default:
+			reply(m, &wire.Frame{Type: wire.TypeAck})
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Unsubscribe(); other.Unsubscribe() })
 }
 
 func token(t testing.TB, user string) string {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/nats-io/nats.go"
 	"github.com/valyala/bytebufferpool"
 
@@ -104,7 +105,7 @@ func (h *hub) unsubscribe(c *conn, channel string) {
 
 func (h *hub) dispatch(in chan *nats.Msg) {
 	defer h.done.Done()
-	var ev bus.Event
+	var ev wire.Frame
 	for {
 		var m *nats.Msg
 		select {
@@ -112,11 +113,12 @@ func (h *hub) dispatch(in chan *nats.Msg) {
 		case <-h.stop:
 			return
 		}
-		if err := ev.DecodeMsgpack(m.Data); err != nil {
-			h.srv.log.Warn("edge: undecodable event", "subject", m.Subject, "err", err)
+		channel, ok := bus.EventChannel(m.Subject)
+		if !ok || wire.Msgpack.Decode(m.Data, &ev) != nil || ev.Channel != channel {
+			h.srv.log.Warn("edge: undecodable event", "subject", m.Subject)
 			continue
 		}
-		h.fanout(&ev)
+		h.fanout(channel, &ev, m.Data)
 	}
 }
 
@@ -139,47 +141,51 @@ func (h *hub) members(channel string) []*conn {
 	return lc.snapshot
 }
 
-// fanout writes one event to every local subscriber of its channel. The
-// frame is encoded once per codec; chunks of subscribers are written in
-// parallel on the worker pool, and fanout returns only when all are written
-// so that the next event of the channel cannot overtake this one.
-func (h *hub) fanout(ev *bus.Event) {
-	conns := h.members(ev.Channel)
+// fanout writes one event (a wire frame that arrived as msgpack bytes raw)
+// to every local subscriber of its channel. The WebSocket frame is built
+// once per codec: msgpack subscribers get raw as it came. Chunks of
+// subscribers are written in parallel on the worker pool, and fanout returns
+// only when all are written, so the next event of the channel cannot
+// overtake this one.
+func (h *hub) fanout(channel string, ev *wire.Frame, raw []byte) {
+	conns := h.members(channel)
 	if len(conns) == 0 {
 		return
 	}
-	f := wire.Frame{Type: wire.TypeEvent, Channel: ev.Channel, Seq: ev.Seq, Data: ev.Data,
-		MsgID: ev.MsgID, From: ev.From, Time: ev.Time}
-	var frames [2][]byte // msgpack, json; encoded on first use
+	var frames [2][]byte // msgpack, json; built on first use
 	var bufs [2]*bytebufferpool.ByteBuffer
 	for _, c := range conns {
 		i := 0
 		if !c.codec.Binary() {
 			i = 1
 		}
-		if frames[i] == nil {
-			bufs[i] = bytebufferpool.Get()
-			bufs[i].B, frames[i] = encodeFrame(bufs[i].B, c.codec, &f)
+		if frames[i] != nil {
+			continue
 		}
+		bufs[i] = bytebufferpool.Get()
+		if i == 0 {
+			bufs[0].B = append(appendFrameHeader(bufs[0].B[:0], ws.OpBinary, len(raw)), raw...)
+			frames[0] = bufs[0].B
+		} else {
+			bufs[1].B, frames[1] = encodeFrame(bufs[1].B, c.codec, ev)
+		}
+	}
+	d := delivery{channel: channel, frames: frames}
+	if ev.Type == wire.TypeEvent && ev.Kind == wire.EventMessage {
+		d.seq = ev.Seq // new messages are de-duplicated against replays by sequence
+	}
+	if ev.Type == wire.TypeTyping {
+		d.skipUser = ev.From // nobody needs their own typing back
 	}
 	var wg sync.WaitGroup
 	for start := 0; start < len(conns); start += fanoutChunk {
 		chunk := conns[start:min(start+fanoutChunk, len(conns))]
-		write := func() {
-			for _, c := range chunk {
-				if c.codec.Binary() {
-					c.write(frames[0])
-				} else {
-					c.write(frames[1])
-				}
-			}
-		}
 		if start+fanoutChunk >= len(conns) {
-			write() // the last chunk runs here
+			d.writeTo(chunk) // the last chunk runs here
 			continue
 		}
 		wg.Add(1)
-		h.srv.submitRead(func() { write(); wg.Done() })
+		h.srv.submitRead(func() { d.writeTo(chunk); wg.Done() })
 	}
 	wg.Wait()
 	for _, b := range bufs {
@@ -191,6 +197,27 @@ func (h *hub) fanout(ev *bus.Event) {
 	m.eventsOut.Add(float64(len(conns)))
 	if ev.Time > 0 {
 		m.deliveryLag.Observe(time.Since(time.UnixMilli(ev.Time)).Seconds())
+	}
+}
+
+// delivery is one event on its way to local subscribers.
+type delivery struct {
+	channel  string
+	frames   [2][]byte // by codec: msgpack, json
+	seq      uint64    // message sequence, 0 for events that are not new messages
+	skipUser string
+}
+
+func (d *delivery) writeTo(conns []*conn) {
+	for _, c := range conns {
+		if d.skipUser != "" && c.userID == d.skipUser {
+			continue
+		}
+		frame := d.frames[0]
+		if !c.codec.Binary() {
+			frame = d.frames[1]
+		}
+		c.deliver(d.channel, d.seq, frame)
 	}
 }
 

@@ -15,9 +15,9 @@ type metrics struct {
 	connections       prometheus.Gauge
 	channels          prometheus.Gauge
 	upgrades          *prometheus.CounterVec
-	framesIn          [wire.TypeReconnect + 2]prometheus.Counter // by type; the last counts unknown types
+	framesIn          [wire.MaxType + 2]prometheus.Counter // by type; the last counts unknown types
 	framesInvalid     prometheus.Counter
-	framesOut         [wire.TypeReconnect + 1]prometheus.Counter
+	framesOut         [wire.MaxType + 1]prometheus.Counter
 	messagesIn        prometheus.Counter
 	bytesIn, bytesOut prometheus.Counter
 	closes            *prometheus.CounterVec
@@ -28,7 +28,7 @@ type metrics struct {
 	heartbeatTimeouts prometheus.Counter
 	requestTimeouts   prometheus.Counter
 	eventsOut         prometheus.Counter
-	publishLatency    prometheus.Histogram
+	requestLatency    prometheus.Histogram
 	deliveryLag       prometheus.Histogram
 }
 
@@ -55,8 +55,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		heartbeatTimeouts: counter("heartbeat_timeouts_total", "Connections closed after the heartbeat timeout."),
 		requestTimeouts:   counter("request_timeouts_total", "Client requests core did not answer in time."),
 		eventsOut:         counter("events_delivered_total", "Event frames written to local subscribers."),
-		publishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
-			Name: "publish_ack_seconds", Help: "Publish frame received → ack from core.", Buckets: buckets}),
+		requestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
+			Name: "request_seconds", Help: "Client request (publish, history, receipt) received → core's reply.", Buckets: buckets}),
 		deliveryLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
 			Name: "delivery_lag_seconds", Help: "Core accepted an event → written to every local subscriber.", Buckets: buckets}),
 	}
@@ -71,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.connections, m.channels, m.upgrades, framesIn, framesOut, m.messagesIn, m.bytesIn,
 		m.bytesOut, m.closes, m.slowConsumers, m.rateLimited, m.protocolErrors, m.handshakeTimeouts,
-		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.publishLatency, m.deliveryLag)
+		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.requestLatency, m.deliveryLag)
 	return m
 }
 
@@ -79,7 +79,7 @@ func (m *metrics) upgrade(result string) { m.upgrades.WithLabelValues(result).In
 
 func (m *metrics) frameIn(t wire.Type) {
 	if !t.Known() {
-		t = wire.TypeReconnect + 1
+		t = wire.MaxType + 1
 	}
 	m.framesIn[t].Inc()
 }

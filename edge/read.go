@@ -131,7 +131,7 @@ func (c *conn) handleFrame(h frameHeader, payload []byte) {
 		}
 		c.msg.B = append(c.msg.B, payload...)
 		if h.fin {
-			c.deliver(c.msgOp, c.msg.B)
+			c.receive(c.msgOp, c.msg.B)
 			bytebufferpool.Put(c.msg)
 			c.msg = nil
 		}
@@ -141,7 +141,7 @@ func (c *conn) handleFrame(h frameHeader, payload []byte) {
 			return
 		}
 		if h.fin {
-			c.deliver(h.op, payload)
+			c.receive(h.op, payload)
 			return
 		}
 		c.msg = bytebufferpool.Get()
@@ -178,9 +178,9 @@ func (c *conn) violation(now int64, id uint32) {
 	}
 }
 
-// deliver checks that a complete message suits the subprotocol and hands
+// receive checks that a complete message suits the subprotocol and hands
 // the decoded envelope to the session.
-func (c *conn) deliver(op ws.OpCode, data []byte) {
+func (c *conn) receive(op ws.OpCode, data []byte) {
 	c.srv.metrics.messagesIn.Inc()
 	if (op == ws.OpBinary) != c.codec.Binary() {
 		c.closeWith(wire.CloseUnsupportedData, closeReasons[wire.CloseUnsupportedData])

@@ -12,10 +12,11 @@ import (
 	"github.com/salamhq/salam/wire"
 )
 
-// requests sends client requests to core without blocking the read path:
-// each request is published with a reply subject under one per-edge inbox,
-// and the single inbox subscription routes replies back to the waiting
-// connection. Unanswered requests fail with CodeTimeout (see sweep).
+// requests sends client frames to core. forward does not block the read
+// path: each request is published with a reply subject under one per-edge
+// inbox, and the single inbox subscription routes the reply (a wire frame)
+// back to the waiting connection with the client's request id. Unanswered
+// requests fail with CodeTimeout (see sweep).
 type requests struct {
 	srv    *Server
 	nc     *nats.Conn
@@ -45,20 +46,45 @@ func newRequests(srv *Server, nc *nats.Conn) (*requests, error) {
 	return r, nil
 }
 
-func (r *requests) publish(c *conn, id uint32, p *bus.Publish) error {
+// encode wraps the client frame f in a bus request from c into buf.
+func (c *conn) encodeRequest(buf []byte, f *wire.Frame, now int64) []byte {
+	inner := bytebufferpool.Get()
+	inner.B = wire.Msgpack.Append(inner.B[:0], f)
+	req := bus.Request{User: c.userID, Session: c.session, Received: now, Frame: inner.B}
+	buf = req.AppendMsgpack(buf)
+	bytebufferpool.Put(inner)
+	return buf
+}
+
+// forward sends f to core on subject; the reply goes to c as f's answer.
+func (r *requests) forward(c *conn, subject string, f *wire.Frame) {
 	token := r.next.Add(1)
 	now := nowNano()
 	r.mu.Lock()
-	r.pending[token] = pendingRequest{c: c, id: id, deadline: now + int64(r.srv.requestTimeout), started: now}
+	r.pending[token] = pendingRequest{c: c, id: f.ID, deadline: now + int64(r.srv.requestTimeout), started: now}
 	r.mu.Unlock()
 	buf := bytebufferpool.Get()
-	buf.B = p.AppendMsgpack(buf.B[:0])
-	err := r.nc.PublishRequest(bus.PublishSubject(p.Channel), r.prefix+strconv.FormatUint(token, 36), buf.B)
+	buf.B = c.encodeRequest(buf.B[:0], f, now)
+	err := r.nc.PublishRequest(subject, r.prefix+strconv.FormatUint(token, 36), buf.B)
 	bytebufferpool.Put(buf)
 	if err != nil {
 		r.take(token)
+		c.writeError(f.ID, wire.CodeUnavailable, "bus unavailable")
 	}
-	return err
+}
+
+// call sends f to core on subject and waits for the reply. The read path
+// uses it where the answer decides what happens next (subscribe).
+func (r *requests) call(c *conn, subject string, f *wire.Frame) (*wire.Frame, error) {
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	buf.B = c.encodeRequest(buf.B[:0], f, nowNano())
+	m, err := r.nc.Request(subject, buf.B, r.srv.requestTimeout)
+	if err != nil {
+		return nil, err
+	}
+	reply := new(wire.Frame)
+	return reply, wire.Msgpack.Decode(m.Data, reply)
 }
 
 func (r *requests) take(token uint64) (pendingRequest, bool) {
@@ -78,20 +104,15 @@ func (r *requests) onReply(m *nats.Msg) {
 	if !ok || p.c.isClosed() {
 		return // timed out already, or the client left
 	}
-	r.srv.metrics.publishLatency.Observe(float64(nowNano()-p.started) / 1e9)
-	var reply bus.PublishReply
-	if err := reply.DecodeMsgpack(m.Data); err != nil {
+	r.srv.metrics.requestLatency.Observe(float64(nowNano()-p.started) / 1e9)
+	f := framePool.Get().(*wire.Frame)
+	defer framePool.Put(f)
+	if err := wire.Msgpack.Decode(m.Data, f); err != nil {
 		p.c.writeError(p.id, wire.CodeInternal, "bad reply from core")
 		return
 	}
-	if reply.Code != 0 {
-		p.c.writeError(p.id, reply.Code, reply.Reason)
-		return
-	}
-	f := framePool.Get().(*wire.Frame)
-	*f = wire.Frame{Type: wire.TypeAck, ID: p.id, Seq: reply.Seq, Time: reply.Time}
+	f.ID = p.id
 	p.c.writeFrame(f)
-	framePool.Put(f)
 }
 
 // expire fails every request past its deadline with CodeTimeout.

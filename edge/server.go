@@ -215,15 +215,16 @@ func (c *conn) onClose(netpoll.Connection) error {
 	c.closed = true
 	c.queue = nil
 	code := c.closeCode
+	subs := c.subs
+	c.subs = nil
 	c.mu.Unlock()
 	shard := &s.registry[c.fd%registryShards]
 	shard.mu.Lock()
 	delete(shard.m, c)
 	shard.mu.Unlock()
-	for ch := range c.subs {
+	for ch := range subs {
 		s.hub.unsubscribe(c, ch)
 	}
-	c.subs = nil
 	if c.in != nil {
 		putBuffer(c.in)
 		c.in = nil

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"sync"
+	"time"
 
 	"github.com/nats-io/nuid"
 
@@ -10,6 +11,10 @@ import (
 )
 
 var framePool = sync.Pool{New: func() any { return new(wire.Frame) }}
+
+// typingInterval is the shortest time between two typing starts of one
+// connection in one channel that are relayed.
+const typingInterval = 2 * time.Second
 
 // handleEnvelope runs one client frame through the session state machine.
 func (c *conn) handleEnvelope(f *wire.Frame) {
@@ -31,6 +36,12 @@ func (c *conn) handleEnvelope(f *wire.Frame) {
 		c.unsubscribe(f)
 	case wire.TypePublish:
 		c.publish(f)
+	case wire.TypeTyping:
+		c.typing(f)
+	case wire.TypeHistory, wire.TypeReceipt:
+		if c.checkChannel(f) {
+			c.srv.requests.forward(c, bus.RequestSubject(f.Channel), f)
+		}
 	case wire.TypePing:
 		id := f.ID
 		f.Reset() // the request frame becomes its reply: no allocation
@@ -66,36 +77,108 @@ func (c *conn) connect(f *wire.Frame) {
 	})
 }
 
-func (c *conn) subscribe(f *wire.Frame) {
-	switch {
-	case !wire.ValidChannel(f.Channel):
+func (c *conn) checkChannel(f *wire.Frame) bool {
+	if !wire.ValidChannel(f.Channel) {
 		c.writeError(f.ID, wire.CodeBadChannel, "invalid channel name")
+		return false
+	}
+	return true
+}
+
+// subscribe asks core whether the user may read the channel and, with Seq
+// set, for the messages missed since. Live events that arrive meanwhile are
+// held; the replay is written first, then the held events it does not
+// already contain, then the ack: no gap and no duplicate at the switch-over.
+func (c *conn) subscribe(f *wire.Frame) {
+	if !c.checkChannel(f) {
 		return
-	case c.subs != nil && hasKey(c.subs, f.Channel):
+	}
+	c.mu.Lock()
+	_, dup := c.subs[f.Channel]
+	full := len(c.subs) >= c.srv.cfg.MaxSubscriptions
+	if !dup && !full {
+		if c.subs == nil {
+			c.subs = make(map[string]*subscription, 1)
+		}
+		c.subs[f.Channel] = &subscription{lastSeq: f.Seq}
+	}
+	c.mu.Unlock()
+	switch {
+	case dup:
 		c.writeError(f.ID, wire.CodeAlreadySubscribed, "already subscribed")
 		return
-	case len(c.subs) >= c.srv.cfg.MaxSubscriptions:
+	case full:
 		c.writeError(f.ID, wire.CodeTooManySubscriptions, "subscription limit reached")
 		return
 	}
 	if err := c.srv.hub.subscribe(c, f.Channel); err != nil {
+		c.dropSubscription(f.Channel)
 		c.writeError(f.ID, wire.CodeUnavailable, "bus unavailable")
 		return
 	}
-	if c.subs == nil {
-		c.subs = make(map[string]struct{}, 1)
+	reply, err := c.srv.requests.call(c, bus.RequestSubject(f.Channel), f)
+	if err != nil || reply.Type == wire.TypeError {
+		c.dropSubscription(f.Channel)
+		if err != nil {
+			c.writeError(f.ID, wire.CodeUnavailable, "core unavailable")
+		} else {
+			c.writeError(f.ID, reply.Code, reply.Reason)
+		}
+		return
 	}
-	c.subs[f.Channel] = struct{}{}
-	c.writeAck(f.ID)
+	c.mu.Lock()
+	sub := c.subs[f.Channel]
+	var after []afterWrite
+	if reply.Type == wire.TypeMessages {
+		ev := framePool.Get().(*wire.Frame)
+		for i := range reply.Messages {
+			if m := &reply.Messages[i]; m.Seq > sub.lastSeq {
+				messageEvent(ev, f.Channel, m)
+				after = append(after, c.writeFrameLocked(ev))
+				sub.lastSeq = m.Seq
+			}
+		}
+		framePool.Put(ev)
+	}
+	for _, p := range sub.pending {
+		if p.seq == 0 || p.seq > sub.lastSeq {
+			after = append(after, c.writeLocked(p.frame))
+			sub.lastSeq = max(sub.lastSeq, p.seq)
+		}
+	}
+	sub.pending, sub.ready = nil, true
+	c.mu.Unlock()
+	for _, a := range after {
+		c.finish(a)
+	}
+	ack := framePool.Get().(*wire.Frame)
+	*ack = wire.Frame{Type: wire.TypeAck, ID: f.ID, Channel: f.Channel, More: reply.More}
+	c.writeFrame(ack)
+	framePool.Put(ack)
+}
+
+// messageEvent fills ev with the event of a replayed message.
+func messageEvent(ev *wire.Frame, channel string, m *wire.Message) {
+	*ev = wire.Frame{Type: wire.TypeEvent, Channel: channel, Seq: m.Seq, From: m.From, MsgID: m.MsgID,
+		Time: m.Time, ContentType: m.ContentType, Data: m.Data, ReplyTo: m.ReplyTo, Attachments: m.Attachments}
+}
+
+func (c *conn) dropSubscription(channel string) {
+	c.mu.Lock()
+	delete(c.subs, channel)
+	c.mu.Unlock()
+	c.srv.hub.unsubscribe(c, channel)
 }
 
 func (c *conn) unsubscribe(f *wire.Frame) {
-	if !hasKey(c.subs, f.Channel) {
+	c.mu.Lock()
+	_, ok := c.subs[f.Channel]
+	c.mu.Unlock()
+	if !ok {
 		c.writeError(f.ID, wire.CodeNotSubscribed, "not subscribed")
 		return
 	}
-	delete(c.subs, f.Channel)
-	c.srv.hub.unsubscribe(c, f.Channel)
+	c.dropSubscription(f.Channel)
 	c.writeAck(f.ID)
 }
 
@@ -109,13 +192,29 @@ func (c *conn) publish(f *wire.Frame) {
 		c.violation(now, f.ID)
 		return
 	}
-	if !wire.ValidChannel(f.Channel) {
-		c.writeError(f.ID, wire.CodeBadChannel, "invalid channel name")
+	if c.checkChannel(f) {
+		c.srv.requests.forward(c, bus.PublishSubject(f.Channel), f)
+	}
+}
+
+// typing relays a typing frame of a subscribed channel to its other
+// subscribers, at most one start per typingInterval; it never reaches core.
+func (c *conn) typing(f *wire.Frame) {
+	now := nowNano()
+	c.mu.Lock()
+	sub := c.subs[f.Channel]
+	relay := sub != nil && (f.Stop || now-sub.typingAt >= int64(typingInterval))
+	if relay && !f.Stop {
+		sub.typingAt = now
+	}
+	c.mu.Unlock()
+	if sub == nil {
+		c.writeError(f.ID, wire.CodeNotSubscribed, "subscribe before typing")
 		return
 	}
-	req := bus.Publish{Channel: f.Channel, From: c.userID, MsgID: f.MsgID, Session: c.session, Data: f.Data, Received: now}
-	if err := c.srv.requests.publish(c, f.ID, &req); err != nil {
-		c.writeError(f.ID, wire.CodeUnavailable, "bus unavailable")
+	if relay {
+		out := wire.Frame{Type: wire.TypeTyping, Channel: f.Channel, From: c.userID, Stop: f.Stop, Time: nowMilli()}
+		c.srv.nc.Publish(bus.EventSubject(f.Channel), wire.Msgpack.Append(nil, &out))
 	}
 }
 
@@ -131,9 +230,4 @@ func (c *conn) writeAck(id uint32) {
 	*f = wire.Frame{Type: wire.TypeAck, ID: id}
 	c.writeFrame(f)
 	framePool.Put(f)
-}
-
-func hasKey(m map[string]struct{}, k string) bool {
-	_, ok := m[k]
-	return ok
 }

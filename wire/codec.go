@@ -42,12 +42,22 @@ func CodecFor(subprotocol string) (Codec, bool) {
 // Decoder bounds. They protect the edge from hostile input and are part of
 // the protocol: PROTOCOL.md states them so that SDK decoders agree.
 const (
-	// MaxKeys is the largest number of entries an envelope map (or its
-	// nested "l" map) may declare; more is ErrTooLarge. v1 defines 15 keys.
+	// MaxKeys is the largest number of entries any map (the envelope, "l",
+	// a message, an attachment, a reaction) may declare; more is
+	// ErrTooLarge. v1 defines 28 envelope keys.
 	MaxKeys = 64
 	// MaxDepth is the deepest nesting of maps and arrays inside skipped
 	// unknown values; deeper is ErrMalformed.
 	MaxDepth = 32
+	// MaxMessages is the longest "ms" array (messages in one page); longer
+	// is ErrTooLarge. History pages hold at most 200.
+	MaxMessages = 1000
+	// MaxAttachments is the longest "at" array, of a frame or of a message;
+	// longer is ErrTooLarge.
+	MaxAttachments = 32
+	// MaxReactions is the longest "rx" array, of a frame or of a message;
+	// longer is ErrTooLarge.
+	MaxReactions = 64
 )
 
 // Envelope keys, in canonical order.
@@ -68,6 +78,34 @@ const (
 	keyClient  = "cl"
 	keyAfter   = "a"
 	keyLimits  = "l"
+
+	keyContentType = "ct"
+	keyReplyTo     = "rt"
+	keyAttachments = "at"
+	keyKind        = "k"
+	keyStop        = "st"
+	keyBefore      = "hb"
+	keySince       = "ha"
+	keyAround      = "hr"
+	keyLimit       = "n"
+	keyOldest      = "o"
+	keyMore        = "mo"
+	keyMessages    = "ms"
+	keyReactions   = "rx"
+
+	// Message keys besides those it shares with the envelope (s f m ct d
+	// rt at ts rx).
+	keyEdited  = "et"
+	keyDeleted = "x"
+	keyPinned  = "p"
+
+	keyURL  = "url"
+	keyMime = "mime"
+	keySize = "size"
+	keyName = "name"
+
+	keyEmoji = "e"
+	keyCount = "n"
 
 	keyMaxFrame      = "mf"
 	keyPublishRate   = "pr"
@@ -98,6 +136,19 @@ const (
 	fieldClient
 	fieldAfter
 	fieldLimits
+	fieldContentType
+	fieldReplyTo
+	fieldAttachments
+	fieldKind
+	fieldStop
+	fieldBefore
+	fieldSince
+	fieldAround
+	fieldLimit
+	fieldOldest
+	fieldMore
+	fieldMessages
+	fieldReactions
 )
 
 // lookupField maps an envelope key to its field without allocating.
@@ -138,8 +189,115 @@ func lookupField(key []byte, withD64 bool) field {
 		return fieldAfter
 	case keyLimits:
 		return fieldLimits
+	case keyContentType:
+		return fieldContentType
+	case keyReplyTo:
+		return fieldReplyTo
+	case keyAttachments:
+		return fieldAttachments
+	case keyKind:
+		return fieldKind
+	case keyStop:
+		return fieldStop
+	case keyBefore:
+		return fieldBefore
+	case keySince:
+		return fieldSince
+	case keyAround:
+		return fieldAround
+	case keyLimit:
+		return fieldLimit
+	case keyOldest:
+		return fieldOldest
+	case keyMore:
+		return fieldMore
+	case keyMessages:
+		return fieldMessages
+	case keyReactions:
+		return fieldReactions
 	}
 	return fieldUnknown
+}
+
+// msgField identifies a known key of a Message while decoding.
+type msgField uint8
+
+const (
+	msgUnknown msgField = iota
+	msgSeq
+	msgFrom
+	msgMsgID
+	msgContentType
+	msgData
+	msgData64
+	msgReplyTo
+	msgAttachments
+	msgTime
+	msgEdited
+	msgDeleted
+	msgPinned
+	msgReactions
+)
+
+// lookupMsgField maps a Message key to its field; d64 is JSON only.
+func lookupMsgField(key []byte, withD64 bool) msgField {
+	switch string(key) {
+	case keySeq:
+		return msgSeq
+	case keyFrom:
+		return msgFrom
+	case keyMsgID:
+		return msgMsgID
+	case keyContentType:
+		return msgContentType
+	case keyData:
+		return msgData
+	case keyData64:
+		if withD64 {
+			return msgData64
+		}
+	case keyReplyTo:
+		return msgReplyTo
+	case keyAttachments:
+		return msgAttachments
+	case keyTime:
+		return msgTime
+	case keyEdited:
+		return msgEdited
+	case keyDeleted:
+		return msgDeleted
+	case keyPinned:
+		return msgPinned
+	case keyReactions:
+		return msgReactions
+	}
+	return msgUnknown
+}
+
+// attachmentIndex returns 0–3 for url, mime, size, name, or -1.
+func attachmentIndex(key []byte) int {
+	switch string(key) {
+	case keyURL:
+		return 0
+	case keyMime:
+		return 1
+	case keySize:
+		return 2
+	case keyName:
+		return 3
+	}
+	return -1
+}
+
+// reactionIndex returns 0 for e, 1 for n, or -1.
+func reactionIndex(key []byte) int {
+	switch string(key) {
+	case keyEmoji:
+		return 0
+	case keyCount:
+		return 1
+	}
+	return -1
 }
 
 // limitKeys are the keys of Limits in canonical order; fields returns
@@ -172,10 +330,49 @@ func fieldCount(f *Frame) int {
 	n := 1 // "t" is always written
 	for _, nonzero := range [...]bool{f.ID != 0, f.Channel != "", len(f.Data) != 0,
 		f.Seq != 0, f.MsgID != "", f.From != "", f.Time != 0, f.Code != 0, f.Reason != "",
-		f.Session != "", f.User != "", f.Client != "", f.After != 0, f.Limits != (Limits{})} {
+		f.Session != "", f.User != "", f.Client != "", f.After != 0, f.Limits != (Limits{}),
+		f.ContentType != "", f.ReplyTo != 0, len(f.Attachments) != 0, f.Kind != 0, f.Stop,
+		f.Before != 0, f.Since != 0, f.Around != 0, f.Limit != 0, f.Oldest, f.More,
+		len(f.Messages) != 0, len(f.Reactions) != 0} {
 		if nonzero {
 			n++
 		}
+	}
+	return n
+}
+
+// messageCount returns how many keys a canonical encoding of m writes.
+func messageCount(m *Message) int {
+	n := 0
+	for _, nonzero := range [...]bool{m.Seq != 0, m.From != "", m.MsgID != "", m.ContentType != "",
+		len(m.Data) != 0, m.ReplyTo != 0, len(m.Attachments) != 0, m.Time != 0, m.Edited != 0,
+		m.Deleted, m.Pinned, len(m.Reactions) != 0} {
+		if nonzero {
+			n++
+		}
+	}
+	return n
+}
+
+// attachmentCount returns how many keys a canonical encoding of a writes.
+func attachmentCount(a *Attachment) int {
+	n := 0
+	for _, nonzero := range [...]bool{a.URL != "", a.Mime != "", a.Size != 0, a.Name != ""} {
+		if nonzero {
+			n++
+		}
+	}
+	return n
+}
+
+// reactionCount returns how many keys a canonical encoding of x writes.
+func reactionCount(x *Reaction) int {
+	n := 0
+	if x.Emoji != "" {
+		n++
+	}
+	if x.Count != 0 {
+		n++
 	}
 	return n
 }

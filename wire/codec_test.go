@@ -62,7 +62,8 @@ var codecs = []Codec{Msgpack, JSON}
 // Append must not allocate when dst is large enough: it runs once per
 // outbound frame.
 func TestAppendZeroAllocs(t *testing.T) {
-	frames := []Frame{{Type: TypePublish, Reason: "bad \xff utf-8"}}
+	frames := []Frame{{Type: TypePublish, Reason: "bad \xff utf-8"}, benchFrames["messages"],
+		{Type: TypeMessages, Messages: []Message{{Data: []byte{0xff}, Attachments: []Attachment{{Name: "\xff"}}}}}}
 	for _, f := range goldenFrames {
 		frames = append(frames, f)
 	}
@@ -94,6 +95,29 @@ func TestAppendBoundaries(t *testing.T) {
 	}
 	frames = append(frames, Frame{Type: 255, Code: math.MaxUint16, After: math.MaxUint32,
 		Limits: Limits{math.MaxUint32, 1, 0x80, 0x100, 0x10000}})
+	// Arrays at the fixarray/array16 boundary and at the decoders' bounds;
+	// maps at the fixmap/map16 boundary; every chat field at its extremes.
+	for _, n := range []int{1, 15, 16, MaxReactions} {
+		frames = append(frames, Frame{Type: TypeEvent, Reactions: make([]Reaction, n)})
+	}
+	for _, n := range []int{15, 16, MaxAttachments} {
+		at := make([]Attachment, n)
+		for i := range at {
+			at[i] = Attachment{URL: strings.Repeat("u", i*9), Size: int64(i) - 16, Name: "n"}
+		}
+		frames = append(frames, Frame{Type: TypePublish, Attachments: at})
+	}
+	for _, n := range []int{1, 15, 16, MaxMessages} {
+		frames = append(frames, Frame{Type: TypeMessages, Messages: benchPage(n)})
+	}
+	frames = append(frames, Frame{Type: TypeMessages, Messages: []Message{{}, {Deleted: true}, {Pinned: true},
+		{Seq: math.MaxUint64, ReplyTo: math.MaxUint64, Time: math.MinInt64, Edited: math.MaxInt64,
+			Data: bytes.Repeat([]byte{0xfe}, 300), Reactions: []Reaction{{Count: math.MaxUint32}},
+			Attachments: []Attachment{{Size: math.MinInt64}, {Size: math.MaxInt64}}}}})
+	all := goldenFrames["all-keys-map16"]
+	all.Data, all.Kind, all.Limit = []byte{0xff}, math.MaxUint8, math.MaxUint16
+	frames = append(frames, all, Frame{Type: TypeHistory, Before: 1 << 32, Since: math.MaxUint64, Around: 0x80,
+		Limit: 0x100, Oldest: true, Stop: true, More: true, Kind: 0x80})
 	for _, f := range frames {
 		mp := Msgpack.Append(nil, &f)
 		js := JSON.Append(nil, &f)
@@ -123,6 +147,63 @@ func TestDecodeCopiesAndReuses(t *testing.T) {
 	}
 }
 
+// Nested strings and bodies must not alias the input either, and bodies
+// copied into a page's shared chunk must not overlap.
+func TestDecodeNestedCopies(t *testing.T) {
+	want := Frame{Type: TypeMessages, Messages: benchPage(40)}
+	want.Messages[3].Data = bytes.Repeat([]byte("x"), 5000) // over pageBodyMax: its own allocation
+	for _, c := range codecs {
+		in := c.Append(nil, &want)
+		var f Frame
+		if err := c.Decode(in, &f); err != nil {
+			t.Fatalf("%s: %v", c.Subprotocol(), err)
+		}
+		for i := range in {
+			in[i] = 'X'
+		}
+		if !framesEqual(f, want) {
+			t.Fatalf("%s: nested values alias the input", c.Subprotocol())
+		}
+		for i := range f.Messages {
+			if d := f.Messages[i].Data; cap(d) != len(d) && c == Msgpack {
+				t.Errorf("%s: message %d: cap %d > len %d: an append would overwrite the next body",
+					c.Subprotocol(), i, cap(d), len(d))
+			}
+			f.Messages[i].Data = append(f.Messages[i].Data, '!')
+		}
+		for i := range f.Messages {
+			if d, w := f.Messages[i].Data, want.Messages[i].Data; !bytes.Equal(d[:len(d)-1], w) {
+				t.Fatalf("%s: message %d: body changed by an append to another", c.Subprotocol(), i)
+			}
+		}
+	}
+}
+
+// Empty and null arrays decode as nil, as absent ones do, and arrays at
+// their bound decode.
+func TestDecodeArrays(t *testing.T) {
+	for _, in := range []string{`{"t":15,"ms":[],"at":[],"rx":null}`, `{"t":15,"ms":null,"at":null,"rx":[]}`} {
+		var f Frame
+		if err := JSON.Decode([]byte(in), &f); err != nil || f.Messages != nil || f.Attachments != nil || f.Reactions != nil {
+			t.Errorf("%s: %+v, %v", in, f, err)
+		}
+	}
+	var f Frame
+	if err := Msgpack.Decode([]byte("\x84\xa1t\x0f\xa2ms\x90\xa2at\xc0\xa2rx\x90"), &f); err != nil ||
+		f.Messages != nil || f.Attachments != nil || f.Reactions != nil {
+		t.Errorf("msgpack: %+v, %v", f, err)
+	}
+	full := Frame{Type: TypeMessages, Messages: make([]Message, MaxMessages), Attachments: make([]Attachment, MaxAttachments),
+		Reactions: make([]Reaction, MaxReactions)}
+	full.Messages[0].Attachments, full.Messages[0].Reactions = full.Attachments, full.Reactions
+	for _, c := range codecs {
+		var back Frame
+		if err := c.Decode(c.Append(nil, &full), &back); err != nil || !framesEqual(back, full) {
+			t.Errorf("%s: arrays at their bounds: %v", c.Subprotocol(), err)
+		}
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -143,6 +224,21 @@ func TestDecodeErrors(t *testing.T) {
 		{"msgpack float ts", Msgpack, "\x82\xa1t\x0a\xa2ts\xca\x00\x00\x00\x00", ErrMalformed},
 		{"msgpack truncated ext", Msgpack, "\x82\xa1t\x09\xa1x\xc7\x05\x01", ErrMalformed},
 		{"msgpack truncated fixext", Msgpack, "\x82\xa1t\x09\xa1x\xd8\x01", ErrMalformed},
+		{"msgpack ms truncated in a message", Msgpack, "\x82\xa1t\x0f\xa2ms\x91\x81\xa1s", ErrMalformed},
+		{"msgpack ms element truncated", Msgpack, "\x82\xa1t\x0f\xa2ms\x92\x80", ErrMalformed},
+		{"msgpack rx map32 huge", Msgpack, "\x82\xa1t\x08\xa2rx\x91\xdf\xff\xff\xff\xff", ErrTooLarge},
+		{"msgpack at array16 over bound", Msgpack, "\x82\xa1t\x05\xa2at\xdc\x00\x21", ErrTooLarge},
+		{"msgpack duplicate reaction key", Msgpack, "\x82\xa1t\x08\xa2rx\x91\x82\xa1n\x01\xa1n\x01", ErrMalformed},
+		{"msgpack duplicate ms", Msgpack, "\x83\xa1t\x0f\xa2ms\x90\xa2ms\x90", ErrMalformed},
+		{"msgpack nested unknown in reaction too deep", Msgpack, "\x82\xa1t\x08\xa2rx\x91\x81\xa1z" +
+			strings.Repeat("\x91", 30) + "\x90", ErrMalformed},
+		{"json duplicate ms", JSON, `{"t":15,"ms":[],"ms":[]}`, ErrMalformed},
+		{"json d64 and d in a message", JSON, `{"t":15,"ms":[{"d64":"YQ==","d":null}]}`, ErrMalformed},
+		{"json ms truncated", JSON, `{"t":15,"ms":[{"s":1}`, ErrMalformed},
+		{"json ms trailing comma", JSON, `{"t":15,"ms":[{"s":1},]}`, ErrMalformed},
+		{"json bool as number", JSON, `{"t":15,"mo":0}`, ErrMalformed},
+		{"json reaction too many keys", JSON, `{"t":8,"rx":[{` + strings.Repeat(`"x":1,`, 64) + `"y":1}]}`, ErrTooLarge},
+		{"json attachments over bound in a message", JSON, `{"t":15,"ms":[{"at":[` + strings.Repeat(`{},`, 32) + `{}]}]}`, ErrTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f Frame

@@ -25,6 +25,14 @@ const (
 	CodeAlreadySubscribed    Code = 12 // subscribe to a channel already subscribed on this connection
 	CodeNotSubscribed        Code = 13 // unsubscribe from a channel not subscribed on this connection
 	CodeTooManySubscriptions Code = 14 // the connection reached its subscription limit
+
+	CodeChannelNotFound Code = 100 // no such channel
+	CodeNotMember       Code = 101 // the user is not a member of the channel (or may not publish in it)
+	CodeConflict        Code = 102 // a client message id reused with different content
+	CodeChannelFull     Code = 103 // the channel reached its member cap
+	CodeMessageNotFound Code = 104 // no message with that sequence
+	CodeMessageDeleted  Code = 105 // the message is a tombstone
+	CodeBanned          Code = 106 // the user is banned from the channel
 )
 
 var codeNames = map[Code]string{
@@ -34,6 +42,9 @@ var codeNames = map[Code]string{
 	CodeUnavailable: "unavailable", CodeTimeout: "timeout", CodeBadChannel: "bad_channel",
 	CodeAlreadySubscribed: "already_subscribed", CodeNotSubscribed: "not_subscribed",
 	CodeTooManySubscriptions: "too_many_subscriptions",
+	CodeChannelNotFound:      "channel_not_found", CodeNotMember: "not_member", CodeConflict: "conflict",
+	CodeChannelFull: "channel_full", CodeMessageNotFound: "message_not_found",
+	CodeMessageDeleted: "message_deleted", CodeBanned: "banned",
 }
 
 // String returns the snake_case name of the code, or its number when unknown.

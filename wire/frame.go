@@ -22,13 +22,20 @@ const (
 	TypePing        Type = 9  // either way: application-level liveness probe
 	TypePong        Type = 10 // either way: answer to ping
 	TypeReconnect   Type = 11 // server → client: this server is going away, reconnect after a delay
+	TypeTyping      Type = 12 // either way: a user starts (or, with Stop, stops) typing in a channel
+	TypeReceipt     Type = 13 // either way: a delivered or read cursor moved (Kind, Seq)
+	TypeHistory     Type = 14 // client → server: ask for a page of a channel's messages
+	TypeMessages    Type = 15 // server → client: a page of messages, the reply to history
 )
 
+// MaxType is the highest frame type this version knows.
+const MaxType = TypeMessages
+
 // Known reports whether t is a frame type of protocol v1.
-func (t Type) Known() bool { return t >= TypeConnect && t <= TypeReconnect }
+func (t Type) Known() bool { return t >= TypeConnect && t <= MaxType }
 
 var typeNames = [...]string{"", "connect", "connected", "subscribe", "unsubscribe", "publish",
-	"ack", "error", "event", "ping", "pong", "reconnect"}
+	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages"}
 
 // String returns the lower-case name used in PROTOCOL.md and in metric labels.
 func (t Type) String() string {
@@ -67,6 +74,67 @@ type Frame struct {
 	Client  string // "cl": client name and version, e.g. "salam-go/0.1.0" (connect)
 	After   uint32 // "a": milliseconds to wait before reconnecting (reconnect)
 	Limits  Limits // "l": connection limits (connected)
+
+	// Chat fields (added in v1 under the forward-compatibility rule).
+	ContentType string       // "ct": content type of Data (publish, event); empty means "text/plain"
+	ReplyTo     uint64       // "rt": sequence of the message this one answers (publish, event)
+	Attachments []Attachment // "at": attachment metadata (publish, event)
+	Kind        uint8        // "k": event kind (EventMessage…) or receipt kind (ReceiptDelivered, ReceiptRead)
+	Stop        bool         // "st": typing stopped (typing)
+	Before      uint64       // "hb": history: messages with seq < Before
+	Since       uint64       // "ha": history: messages with seq > Since
+	Around      uint64       // "hr": history: messages centred on Around
+	Limit       uint16       // "n": history page size, 1–200 (default 50)
+	Oldest      bool         // "o": history order oldest-first (default newest-first)
+	More        bool         // "mo": messages: more exist beyond this page; subscribe ack: resume was cut short, fetch history
+	Messages    []Message    // "ms": a page of messages (messages)
+	Reactions   []Reaction   // "rx": reaction counts (event of kind EventReactions)
+}
+
+// Event kinds (Frame.Kind of an event).
+const (
+	EventMessage   uint8 = 0 // a new message
+	EventEdited    uint8 = 1 // message Seq was edited: ContentType and Data are the new content
+	EventDeleted   uint8 = 2 // message Seq became a tombstone
+	EventReactions uint8 = 3 // message Seq's reaction counts changed: Reactions
+	EventPinned    uint8 = 4 // message Seq was pinned
+	EventUnpinned  uint8 = 5 // message Seq was unpinned
+)
+
+// Receipt kinds (Frame.Kind of a receipt).
+const (
+	ReceiptDelivered uint8 = 1 // every message up to Seq reached one of the user's devices
+	ReceiptRead      uint8 = 2 // the user read every message up to Seq
+)
+
+// Message is one stored message in a messages page.
+type Message struct {
+	Seq         uint64       // "s"
+	From        string       // "f"
+	MsgID       string       // "m": the sender's client message id
+	ContentType string       // "ct"
+	Data        []byte       // "d": body; absent once deleted
+	ReplyTo     uint64       // "rt"
+	Attachments []Attachment // "at"
+	Time        int64        // "ts": sent, Unix milliseconds
+	Edited      int64        // "et": last edit, Unix milliseconds; 0 = never
+	Deleted     bool         // "x": a tombstone
+	Pinned      bool         // "p"
+	Reactions   []Reaction   // "rx"
+}
+
+// Attachment is metadata of a file in object storage.
+type Attachment struct {
+	URL  string // "url"
+	Mime string // "mime"
+	Size int64  // "size"
+	Name string // "name"
+}
+
+// Reaction is the number of users who reacted with one emoji.
+type Reaction struct {
+	Emoji string // "e"
+	Count uint32 // "n"
 }
 
 // Reset zeroes f for reuse, keeping the capacity of Data unless it grew

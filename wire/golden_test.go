@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -224,20 +225,43 @@ func checkCanonical(t *testing.T, js string, mp []byte) {
 	}
 }
 
-var canonicalKeys = []string{"t", "i", "c", "d", "d64", "s", "m", "f", "ts", "e", "r", "sid", "u", "cl", "a", "l"}
-var canonicalLimitKeys = []string{"mf", "pr", "pb", "pi", "ms"}
+// schema is what the independent checker knows of a map: its keys in
+// canonical order, and for keys whose value is a map or an array of maps,
+// the schema of that map.
+type schema struct {
+	keys   []string
+	maps   map[string]*schema // key → schema of its map value
+	arrays map[string]*schema // key → schema of the maps in its array value
+}
+
+var (
+	limitsSchema     = &schema{keys: []string{"mf", "pr", "pb", "pi", "ms"}}
+	attachmentSchema = &schema{keys: []string{"url", "mime", "size", "name"}}
+	reactionSchema   = &schema{keys: []string{"e", "n"}}
+	messageSchema    = &schema{
+		keys:   []string{"s", "f", "m", "ct", "d", "d64", "rt", "at", "ts", "et", "x", "p", "rx"},
+		arrays: map[string]*schema{"at": attachmentSchema, "rx": reactionSchema},
+	}
+	envelopeSchema = &schema{
+		keys: []string{"t", "i", "c", "d", "d64", "s", "m", "f", "ts", "e", "r", "sid", "u", "cl", "a", "l",
+			"ct", "rt", "at", "k", "st", "hb", "ha", "hr", "n", "o", "mo", "ms", "rx"},
+		maps:   map[string]*schema{"l": limitsSchema},
+		arrays: map[string]*schema{"at": attachmentSchema, "ms": messageSchema, "rx": reactionSchema},
+	}
+)
 
 // checkIndependent verifies the vector without the codec under test: it
-// walks mp with the msgpack library, requires canonical key order, non-zero
-// values and smallest encodings (by re-encoding with the library's encoder),
-// and compares every value with what encoding/json reads from js.
+// walks mp with the msgpack library, requires canonical key order at every
+// level, non-zero values and smallest encodings (by re-encoding with the
+// library's encoder), and compares every value, by path, with what
+// encoding/json reads from js.
 func checkIndependent(t *testing.T, js string, mp []byte) {
 	t.Helper()
 	fromMP := map[string]string{}
 	var re bytes.Buffer
 	dec := msgpack.NewDecoder(bytes.NewReader(mp))
 	enc := msgpack.NewEncoder(&re)
-	libMap(t, dec, enc, canonicalKeys, "", fromMP)
+	libMap(t, dec, enc, envelopeSchema, "", false, fromMP)
 	if !bytes.Equal(re.Bytes(), mp) {
 		t.Errorf("not in smallest form: library re-encodes %x as %x", mp, re.Bytes())
 	}
@@ -253,7 +277,7 @@ func checkIndependent(t *testing.T, js string, mp []byte) {
 	fromJSON := map[string]string{}
 	jd := json.NewDecoder(strings.NewReader(js))
 	jd.UseNumber()
-	jsonObject(t, jd, canonicalKeys, "", fromJSON)
+	jsonObject(t, jd, envelopeSchema, "", fromJSON)
 	if !reflect.DeepEqual(fromMP, fromJSON) {
 		t.Errorf("msgpack and JSON disagree:\n msgpack %v\n json    %v", fromMP, fromJSON)
 	}
@@ -272,13 +296,15 @@ func keyIndex(keys []string, k string) int {
 }
 
 // libMap reads one msgpack map with the library, re-encoding it into enc,
-// and records each value as text under prefix+key. JSON's "d64" is mapped
-// onto msgpack's "d" so the two can be compared.
-func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, keys []string, prefix string, out map[string]string) {
+// and records each value as text under prefix+key; arrays record their
+// length under key+".len" and their maps under key+".<index>.". JSON's
+// "d64" is mapped onto msgpack's "d" so the two can be compared. An empty
+// map is canonical only as an array element (elem).
+func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, sc *schema, prefix string, elem bool, out map[string]string) {
 	t.Helper()
 	n, err := dec.DecodeMapLen()
 	if err != nil {
-		t.Fatalf("library: %v", err)
+		t.Fatalf("library: %s: %v", prefix, err)
 	}
 	_ = enc.EncodeMapLen(n)
 	last := -1
@@ -288,18 +314,33 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, keys []str
 			t.Fatalf("library: key: %v", err)
 		}
 		_ = enc.EncodeString(k)
-		i := keyIndex(keys, k)
+		i := keyIndex(sc.keys, k)
 		if i <= last || k == "d64" {
-			t.Fatalf("key %q out of canonical order or unknown", k)
+			t.Fatalf("key %q out of canonical order or unknown", prefix+k)
 		}
 		last = i
-		if k == "l" {
-			libMap(t, dec, enc, canonicalLimitKeys, "l.", out)
+		if sub := sc.maps[k]; sub != nil {
+			libMap(t, dec, enc, sub, prefix+k+".", false, out)
+			continue
+		}
+		if sub := sc.arrays[k]; sub != nil {
+			l, err := dec.DecodeArrayLen()
+			if err != nil {
+				t.Fatalf("library: %q: %v", prefix+k, err)
+			}
+			_ = enc.EncodeArrayLen(l)
+			if l <= 0 {
+				t.Errorf("%q is empty: canonical form omits it", prefix+k)
+			}
+			out[prefix+k+".len"] = strconv.Itoa(l)
+			for j := range l {
+				libMap(t, dec, enc, sub, prefix+k+"."+strconv.Itoa(j)+".", true, out)
+			}
 			continue
 		}
 		v, err := dec.DecodeInterface()
 		if err != nil {
-			t.Fatalf("library: %q: %v", k, err)
+			t.Fatalf("library: %q: %v", prefix+k, err)
 		}
 		var s string
 		switch v := v.(type) {
@@ -309,13 +350,16 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, keys []str
 		case []byte:
 			_ = enc.EncodeBytes(v)
 			if k != "d" {
-				t.Errorf("%q is bin", k)
+				t.Errorf("%q is bin", prefix+k)
 			}
 			if utf8.Valid(v) {
 				s = string(v)
 			} else {
 				s = "base64:" + base64.StdEncoding.EncodeToString(v)
 			}
+		case bool:
+			_ = enc.EncodeBool(v)
+			s = strconv.FormatBool(v)
 		case int8, int16, int32, int64:
 			i := reflect.ValueOf(v).Int()
 			_ = enc.EncodeInt(i)
@@ -325,14 +369,14 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, keys []str
 			_ = enc.EncodeUint(u)
 			s = jsonNumber(u)
 		default:
-			t.Fatalf("%q: unexpected %T", k, v)
+			t.Fatalf("%q: unexpected %T", prefix+k, v)
 		}
-		if s == "" || s == "0" {
+		if s == "" || s == "0" || s == "false" {
 			t.Errorf("%q is zero: canonical form omits it", prefix+k)
 		}
 		out[prefix+k] = s
 	}
-	if n == 0 {
+	if n == 0 && !elem {
 		t.Errorf("%sempty map", prefix)
 	}
 }
@@ -340,22 +384,34 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, keys []str
 func jsonNumber(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // jsonObject reads one JSON object with encoding/json in the same form.
-func jsonObject(t *testing.T, d *json.Decoder, keys []string, prefix string, out map[string]string) {
+func jsonObject(t *testing.T, d *json.Decoder, sc *schema, prefix string, out map[string]string) {
 	t.Helper()
 	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("json: %v %v, want {", tok, err)
+		t.Fatalf("json: %s: %v %v, want {", prefix, tok, err)
 	}
 	last := -1
 	for d.More() {
 		tok, _ := d.Token()
 		k := tok.(string)
-		i := keyIndex(keys, k)
+		i := keyIndex(sc.keys, k)
 		if i <= last {
-			t.Fatalf("json key %q out of canonical order or unknown", k)
+			t.Fatalf("json key %q out of canonical order or unknown", prefix+k)
 		}
 		last = i
-		if k == "l" {
-			jsonObject(t, d, canonicalLimitKeys, "l.", out)
+		if sub := sc.maps[k]; sub != nil {
+			jsonObject(t, d, sub, prefix+k+".", out)
+			continue
+		}
+		if sub := sc.arrays[k]; sub != nil {
+			if tok, err := d.Token(); err != nil || tok != json.Delim('[') {
+				t.Fatalf("json: %q: %v %v, want [", prefix+k, tok, err)
+			}
+			l := 0
+			for ; d.More(); l++ {
+				jsonObject(t, d, sub, prefix+k+"."+strconv.Itoa(l)+".", out)
+			}
+			_, _ = d.Token()
+			out[prefix+k+".len"] = strconv.Itoa(l)
 			continue
 		}
 		tok, err := d.Token()
@@ -374,8 +430,10 @@ func jsonObject(t *testing.T, d *json.Decoder, keys []string, prefix string, out
 			out[prefix+k] = v
 		case json.Number:
 			out[prefix+k] = v.String()
+		case bool:
+			out[prefix+k] = strconv.FormatBool(v)
 		default:
-			t.Fatalf("json %q: unexpected %T", k, tok)
+			t.Fatalf("json %q: unexpected %T", prefix+k, tok)
 		}
 	}
 	_, _ = d.Token()
@@ -414,6 +472,7 @@ func TestProtocolExamples(t *testing.T) {
 	}
 	lines := strings.Split(string(doc), "\n")
 	n := 0
+	types := map[Type]bool{}
 	for i := 0; i+1 < len(lines); i++ {
 		js, mp := lines[i], lines[i+1]
 		if !strings.HasPrefix(js, `{"t":`) {
@@ -423,8 +482,14 @@ func TestProtocolExamples(t *testing.T) {
 		if want, ok := pairs[js]; !ok || mp != want {
 			t.Errorf("PROTOCOL.md line %d: %s / %s is not a golden vector", i+1, js, mp)
 		}
+		var f Frame
+		if JSON.Decode([]byte(js), &f) == nil {
+			types[f.Type] = true
+		}
 	}
-	if n < 11 {
-		t.Errorf("found %d examples in PROTOCOL.md, want one per frame type at least", n)
+	for ty := TypeConnect; ty.Known(); ty++ {
+		if !types[ty] {
+			t.Errorf("PROTOCOL.md has no example of %s (%d)", ty, ty)
+		}
 	}
 }

@@ -24,13 +24,7 @@ func (jsonCodec) Append(dst []byte, f *Frame) []byte {
 		dst = jsonAppendString(append(dst, `,"c":`...), f.Channel)
 	}
 	if len(f.Data) != 0 {
-		if utf8.Valid(f.Data) {
-			dst = jsonAppendEscaped(append(dst, `,"d":"`...), f.Data)
-			dst = append(dst, '"')
-		} else {
-			dst = base64.StdEncoding.AppendEncode(append(dst, `,"d64":"`...), f.Data)
-			dst = append(dst, '"')
-		}
+		dst = jsonAppendData(dst, f.Data)
 	}
 	if f.Seq != 0 {
 		dst = strconv.AppendUint(append(dst, `,"s":`...), f.Seq, 10)
@@ -78,7 +72,160 @@ func (jsonCodec) Append(dst []byte, f *Frame) []byte {
 		}
 		dst = append(dst, '}')
 	}
+	if f.ContentType != "" {
+		dst = jsonAppendString(append(dst, `,"ct":`...), f.ContentType)
+	}
+	if f.ReplyTo != 0 {
+		dst = strconv.AppendUint(append(dst, `,"rt":`...), f.ReplyTo, 10)
+	}
+	if len(f.Attachments) != 0 {
+		dst = jsonAppendAttachments(append(dst, `,"at":`...), f.Attachments)
+	}
+	if f.Kind != 0 {
+		dst = strconv.AppendUint(append(dst, `,"k":`...), uint64(f.Kind), 10)
+	}
+	if f.Stop {
+		dst = append(dst, `,"st":true`...)
+	}
+	if f.Before != 0 {
+		dst = strconv.AppendUint(append(dst, `,"hb":`...), f.Before, 10)
+	}
+	if f.Since != 0 {
+		dst = strconv.AppendUint(append(dst, `,"ha":`...), f.Since, 10)
+	}
+	if f.Around != 0 {
+		dst = strconv.AppendUint(append(dst, `,"hr":`...), f.Around, 10)
+	}
+	if f.Limit != 0 {
+		dst = strconv.AppendUint(append(dst, `,"n":`...), uint64(f.Limit), 10)
+	}
+	if f.Oldest {
+		dst = append(dst, `,"o":true`...)
+	}
+	if f.More {
+		dst = append(dst, `,"mo":true`...)
+	}
+	if len(f.Messages) != 0 {
+		dst = append(dst, `,"ms":[`...)
+		for i := range f.Messages {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonAppendMessage(dst, &f.Messages[i])
+		}
+		dst = append(dst, ']')
+	}
+	if len(f.Reactions) != 0 {
+		dst = jsonAppendReactions(append(dst, `,"rx":`...), f.Reactions)
+	}
 	return append(dst, '}')
+}
+
+// jsonAppendData appends the member ,"d":"…" when data is valid UTF-8 and
+// ,"d64":"…" (standard padded base64) otherwise.
+func jsonAppendData(dst, data []byte) []byte {
+	if utf8.Valid(data) {
+		dst = jsonAppendEscaped(append(dst, `,"d":"`...), data)
+	} else {
+		dst = base64.StdEncoding.AppendEncode(append(dst, `,"d64":"`...), data)
+	}
+	return append(dst, '"')
+}
+
+// jsonCloseObject finishes a nested object whose members, from start on,
+// were each written with a leading comma: the first comma becomes the
+// opening brace.
+func jsonCloseObject(dst []byte, start int) []byte {
+	if len(dst) == start {
+		return append(dst, '{', '}')
+	}
+	dst[start] = '{'
+	return append(dst, '}')
+}
+
+func jsonAppendMessage(dst []byte, m *Message) []byte {
+	start := len(dst)
+	if m.Seq != 0 {
+		dst = strconv.AppendUint(append(dst, `,"s":`...), m.Seq, 10)
+	}
+	if m.From != "" {
+		dst = jsonAppendString(append(dst, `,"f":`...), m.From)
+	}
+	if m.MsgID != "" {
+		dst = jsonAppendString(append(dst, `,"m":`...), m.MsgID)
+	}
+	if m.ContentType != "" {
+		dst = jsonAppendString(append(dst, `,"ct":`...), m.ContentType)
+	}
+	if len(m.Data) != 0 {
+		dst = jsonAppendData(dst, m.Data)
+	}
+	if m.ReplyTo != 0 {
+		dst = strconv.AppendUint(append(dst, `,"rt":`...), m.ReplyTo, 10)
+	}
+	if len(m.Attachments) != 0 {
+		dst = jsonAppendAttachments(append(dst, `,"at":`...), m.Attachments)
+	}
+	if m.Time != 0 {
+		dst = strconv.AppendInt(append(dst, `,"ts":`...), m.Time, 10)
+	}
+	if m.Edited != 0 {
+		dst = strconv.AppendInt(append(dst, `,"et":`...), m.Edited, 10)
+	}
+	if m.Deleted {
+		dst = append(dst, `,"x":true`...)
+	}
+	if m.Pinned {
+		dst = append(dst, `,"p":true`...)
+	}
+	if len(m.Reactions) != 0 {
+		dst = jsonAppendReactions(append(dst, `,"rx":`...), m.Reactions)
+	}
+	return jsonCloseObject(dst, start)
+}
+
+func jsonAppendAttachments(dst []byte, at []Attachment) []byte {
+	dst = append(dst, '[')
+	for i := range at {
+		a := &at[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		start := len(dst)
+		if a.URL != "" {
+			dst = jsonAppendString(append(dst, `,"url":`...), a.URL)
+		}
+		if a.Mime != "" {
+			dst = jsonAppendString(append(dst, `,"mime":`...), a.Mime)
+		}
+		if a.Size != 0 {
+			dst = strconv.AppendInt(append(dst, `,"size":`...), a.Size, 10)
+		}
+		if a.Name != "" {
+			dst = jsonAppendString(append(dst, `,"name":`...), a.Name)
+		}
+		dst = jsonCloseObject(dst, start)
+	}
+	return append(dst, ']')
+}
+
+func jsonAppendReactions(dst []byte, rx []Reaction) []byte {
+	dst = append(dst, '[')
+	for i := range rx {
+		x := &rx[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		start := len(dst)
+		if x.Emoji != "" {
+			dst = jsonAppendString(append(dst, `,"e":`...), x.Emoji)
+		}
+		if x.Count != 0 {
+			dst = strconv.AppendUint(append(dst, `,"n":`...), uint64(x.Count), 10)
+		}
+		dst = jsonCloseObject(dst, start)
+	}
+	return append(dst, ']')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -36,7 +36,7 @@ func (jsonCodec) Decode(data []byte, f *Frame) error {
 
 type jsonReader struct {
 	dec  *json.Decoder
-	seen uint32 // known keys of the envelope already decoded
+	seen uint64 // known keys of the envelope already decoded
 }
 
 func (d *jsonReader) token() (json.Token, error) {
@@ -106,15 +106,7 @@ func (d *jsonReader) field(f *Frame, key string) (err error) {
 		if d.seen&(1<<fieldData) != 0 && d.seen&(1<<fieldData64) != 0 {
 			return malformed(`json: both "d" and "d64"`)
 		}
-		var s string
-		if s, err = d.str(key); err != nil {
-			return err
-		}
-		if fl == fieldData {
-			f.Data = append(f.Data[:0], s...)
-		} else if f.Data, err = base64.StdEncoding.Strict().AppendDecode(f.Data[:0], []byte(s)); err != nil {
-			return malformed(`json: "d64": %v`, err)
-		}
+		f.Data, err = d.data(key, fl == fieldData64, f.Data[:0])
 	case fieldSeq:
 		f.Seq, err = d.uint(key, math.MaxUint64)
 	case fieldMsgID:
@@ -122,12 +114,7 @@ func (d *jsonReader) field(f *Frame, key string) (err error) {
 	case fieldFrom:
 		f.From, err = d.str(key)
 	case fieldTime:
-		var n json.Number
-		if n, err = d.number(key); err == nil && n != "" {
-			if f.Time, err = strconv.ParseInt(string(n), 10, 64); err != nil {
-				err = malformed("json: %q: %v", key, err)
-			}
-		}
+		f.Time, err = d.int64(key)
 	case fieldCode:
 		v, err = d.uint(key, math.MaxUint16)
 		f.Code = Code(v)
@@ -144,8 +131,169 @@ func (d *jsonReader) field(f *Frame, key string) (err error) {
 		f.After = uint32(v)
 	case fieldLimits:
 		err = d.limits(&f.Limits)
+	case fieldContentType:
+		f.ContentType, err = d.str(key)
+	case fieldReplyTo:
+		f.ReplyTo, err = d.uint(key, math.MaxUint64)
+	case fieldAttachments:
+		f.Attachments, err = d.attachments(2)
+	case fieldKind:
+		v, err = d.uint(key, math.MaxUint8)
+		f.Kind = uint8(v)
+	case fieldStop:
+		f.Stop, err = d.boolean(key)
+	case fieldBefore:
+		f.Before, err = d.uint(key, math.MaxUint64)
+	case fieldSince:
+		f.Since, err = d.uint(key, math.MaxUint64)
+	case fieldAround:
+		f.Around, err = d.uint(key, math.MaxUint64)
+	case fieldLimit:
+		v, err = d.uint(key, math.MaxUint16)
+		f.Limit = uint16(v)
+	case fieldOldest:
+		f.Oldest, err = d.boolean(key)
+	case fieldMore:
+		f.More, err = d.boolean(key)
+	case fieldMessages:
+		err = d.array(keyMessages, MaxMessages, func() error {
+			f.Messages = append(f.Messages, Message{})
+			return d.message(&f.Messages[len(f.Messages)-1])
+		})
+	case fieldReactions:
+		f.Reactions, err = d.reactions(2)
 	}
 	return err
+}
+
+// array reads a JSON array (or null) of at most max elements, calling elem
+// with the decoder positioned on each. JSON does not declare lengths, so
+// the bound is checked as elements arrive.
+func (d *jsonReader) array(key string, max int, elem func() error) error {
+	t, err := d.token()
+	if err != nil || t == nil {
+		return err
+	}
+	if t != json.Delim('[') {
+		return malformed("json: %q: %v, want an array", key, t)
+	}
+	for n := 0; d.dec.More(); n++ {
+		if n == max {
+			return tooLarge("json: %q: array of more than %d elements", key, max)
+		}
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	_, err = d.token() // ']'
+	return err
+}
+
+// message decodes one element of "ms", an object at depth 2.
+func (d *jsonReader) message(m *Message) error {
+	var seen uint16
+	return d.object(false, func(key string) (err error) {
+		fl := lookupMsgField([]byte(key), true)
+		if fl == msgUnknown {
+			return d.skip(3)
+		}
+		if seen&(1<<fl) != 0 {
+			return malformed("json: duplicate key %q in a message", key)
+		}
+		seen |= 1 << fl
+		switch fl {
+		case msgSeq:
+			m.Seq, err = d.uint(key, math.MaxUint64)
+		case msgFrom:
+			m.From, err = d.str(key)
+		case msgMsgID:
+			m.MsgID, err = d.str(key)
+		case msgContentType:
+			m.ContentType, err = d.str(key)
+		case msgData, msgData64:
+			if seen&(1<<msgData) != 0 && seen&(1<<msgData64) != 0 {
+				return malformed(`json: both "d" and "d64" in a message`)
+			}
+			m.Data, err = d.data(key, fl == msgData64, m.Data[:0])
+			if len(m.Data) == 0 {
+				m.Data = nil
+			}
+		case msgReplyTo:
+			m.ReplyTo, err = d.uint(key, math.MaxUint64)
+		case msgAttachments:
+			m.Attachments, err = d.attachments(4)
+		case msgTime:
+			m.Time, err = d.int64(key)
+		case msgEdited:
+			m.Edited, err = d.int64(key)
+		case msgDeleted:
+			m.Deleted, err = d.boolean(key)
+		case msgPinned:
+			m.Pinned, err = d.boolean(key)
+		case msgReactions:
+			m.Reactions, err = d.reactions(4)
+		}
+		return err
+	})
+}
+
+// attachments decodes an "at" array whose elements are objects at depth depth.
+func (d *jsonReader) attachments(depth int) (at []Attachment, err error) {
+	err = d.array(keyAttachments, MaxAttachments, func() error {
+		at = append(at, Attachment{})
+		a := &at[len(at)-1]
+		var seen uint8
+		return d.object(false, func(key string) (err error) {
+			k := attachmentIndex([]byte(key))
+			if k < 0 {
+				return d.skip(depth + 1)
+			}
+			if seen&(1<<k) != 0 {
+				return malformed("json: duplicate key %q in an attachment", key)
+			}
+			seen |= 1 << k
+			switch k {
+			case 0:
+				a.URL, err = d.str(key)
+			case 1:
+				a.Mime, err = d.str(key)
+			case 2:
+				a.Size, err = d.int64(key)
+			case 3:
+				a.Name, err = d.str(key)
+			}
+			return err
+		})
+	})
+	return at, err
+}
+
+// reactions decodes an "rx" array whose elements are objects at depth depth.
+func (d *jsonReader) reactions(depth int) (rx []Reaction, err error) {
+	err = d.array(keyReactions, MaxReactions, func() error {
+		rx = append(rx, Reaction{})
+		x := &rx[len(rx)-1]
+		var seen uint8
+		return d.object(false, func(key string) (err error) {
+			k := reactionIndex([]byte(key))
+			if k < 0 {
+				return d.skip(depth + 1)
+			}
+			if seen&(1<<k) != 0 {
+				return malformed("json: duplicate key %q in a reaction", key)
+			}
+			seen |= 1 << k
+			if k == 0 {
+				x.Emoji, err = d.str(key)
+			} else {
+				var v uint64
+				v, err = d.uint(key, math.MaxUint32)
+				x.Count = uint32(v)
+			}
+			return err
+		})
+	})
+	return rx, err
 }
 
 func (d *jsonReader) limits(l *Limits) error {
@@ -164,6 +312,48 @@ func (d *jsonReader) limits(l *Limits) error {
 		*fields[i] = uint32(v)
 		return err
 	})
+}
+
+// data reads the string of "d" (its UTF-8 bytes) or, if base64, of "d64"
+// (standard padded base64) and appends the bytes to dst.
+func (d *jsonReader) data(key string, base64Form bool, dst []byte) ([]byte, error) {
+	s, err := d.str(key)
+	if err != nil {
+		return dst, err
+	}
+	if !base64Form {
+		return append(dst, s...), nil
+	}
+	if dst, err = base64.StdEncoding.Strict().AppendDecode(dst, []byte(s)); err != nil {
+		return dst, malformed("json: %q: %v", key, err)
+	}
+	return dst, nil
+}
+
+// boolean reads true, false or null (as false).
+func (d *jsonReader) boolean(key string) (bool, error) {
+	t, err := d.token()
+	if err != nil || t == nil {
+		return false, err
+	}
+	b, ok := t.(bool)
+	if !ok {
+		return false, malformed("json: %q: %v, want a bool", key, t)
+	}
+	return b, nil
+}
+
+// int64 reads an integer literal that fits an int64, or null (as 0).
+func (d *jsonReader) int64(key string) (int64, error) {
+	n, err := d.number(key)
+	if err != nil || n == "" {
+		return 0, err
+	}
+	v, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		return 0, malformed("json: %q: %s is not an integer in the range of int64", key, n)
+	}
+	return v, nil
 }
 
 // str reads a string or null (as "").

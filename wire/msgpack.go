@@ -104,6 +104,125 @@ func (msgpackCodec) Append(dst []byte, f *Frame) []byte {
 	if f.Limits != (Limits{}) {
 		dst = mpAppendLimits(mpAppendStr(dst, keyLimits), &f.Limits)
 	}
+	if f.ContentType != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyContentType), f.ContentType)
+	}
+	if f.ReplyTo != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyReplyTo), f.ReplyTo)
+	}
+	if len(f.Attachments) != 0 {
+		dst = mpAppendAttachments(mpAppendStr(dst, keyAttachments), f.Attachments)
+	}
+	if f.Kind != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyKind), uint64(f.Kind))
+	}
+	if f.Stop {
+		dst = append(mpAppendStr(dst, keyStop), mpTrue)
+	}
+	if f.Before != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyBefore), f.Before)
+	}
+	if f.Since != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keySince), f.Since)
+	}
+	if f.Around != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyAround), f.Around)
+	}
+	if f.Limit != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyLimit), uint64(f.Limit))
+	}
+	if f.Oldest {
+		dst = append(mpAppendStr(dst, keyOldest), mpTrue)
+	}
+	if f.More {
+		dst = append(mpAppendStr(dst, keyMore), mpTrue)
+	}
+	if len(f.Messages) != 0 {
+		dst = mpAppendArrayLen(mpAppendStr(dst, keyMessages), len(f.Messages))
+		for i := range f.Messages {
+			dst = mpAppendMessage(dst, &f.Messages[i])
+		}
+	}
+	if len(f.Reactions) != 0 {
+		dst = mpAppendReactions(mpAppendStr(dst, keyReactions), f.Reactions)
+	}
+	return dst
+}
+
+func mpAppendMessage(dst []byte, m *Message) []byte {
+	dst = mpAppendMapLen(dst, messageCount(m))
+	if m.Seq != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keySeq), m.Seq)
+	}
+	if m.From != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyFrom), m.From)
+	}
+	if m.MsgID != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyMsgID), m.MsgID)
+	}
+	if m.ContentType != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyContentType), m.ContentType)
+	}
+	if len(m.Data) != 0 {
+		dst = mpAppendBin(mpAppendStr(dst, keyData), m.Data)
+	}
+	if m.ReplyTo != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyReplyTo), m.ReplyTo)
+	}
+	if len(m.Attachments) != 0 {
+		dst = mpAppendAttachments(mpAppendStr(dst, keyAttachments), m.Attachments)
+	}
+	if m.Time != 0 {
+		dst = mpAppendInt(mpAppendStr(dst, keyTime), m.Time)
+	}
+	if m.Edited != 0 {
+		dst = mpAppendInt(mpAppendStr(dst, keyEdited), m.Edited)
+	}
+	if m.Deleted {
+		dst = append(mpAppendStr(dst, keyDeleted), mpTrue)
+	}
+	if m.Pinned {
+		dst = append(mpAppendStr(dst, keyPinned), mpTrue)
+	}
+	if len(m.Reactions) != 0 {
+		dst = mpAppendReactions(mpAppendStr(dst, keyReactions), m.Reactions)
+	}
+	return dst
+}
+
+func mpAppendAttachments(dst []byte, at []Attachment) []byte {
+	dst = mpAppendArrayLen(dst, len(at))
+	for i := range at {
+		a := &at[i]
+		dst = mpAppendMapLen(dst, attachmentCount(a))
+		if a.URL != "" {
+			dst = mpAppendStr(mpAppendStr(dst, keyURL), a.URL)
+		}
+		if a.Mime != "" {
+			dst = mpAppendStr(mpAppendStr(dst, keyMime), a.Mime)
+		}
+		if a.Size != 0 {
+			dst = mpAppendInt(mpAppendStr(dst, keySize), a.Size)
+		}
+		if a.Name != "" {
+			dst = mpAppendStr(mpAppendStr(dst, keyName), a.Name)
+		}
+	}
+	return dst
+}
+
+func mpAppendReactions(dst []byte, rx []Reaction) []byte {
+	dst = mpAppendArrayLen(dst, len(rx))
+	for i := range rx {
+		x := &rx[i]
+		dst = mpAppendMapLen(dst, reactionCount(x))
+		if x.Emoji != "" {
+			dst = mpAppendStr(mpAppendStr(dst, keyEmoji), x.Emoji)
+		}
+		if x.Count != 0 {
+			dst = mpAppendUint(mpAppendStr(dst, keyCount), uint64(x.Count))
+		}
+	}
 	return dst
 }
 
@@ -117,13 +236,24 @@ func mpAppendLimits(dst []byte, l *Limits) []byte {
 	return dst
 }
 
-// mpAppendMapLen writes a map header; envelopes have at most 15 keys, so
-// the map16 branch exists for completeness only.
+// mpAppendMapLen writes a map header in the smallest form. Maps of v1 have
+// at most 28 keys: fixmap or map16.
 func mpAppendMapLen(dst []byte, n int) []byte {
 	if n <= mpFixMaxLen {
 		return append(dst, mpFixMap|byte(n))
 	}
 	return append(dst, mpMap16, byte(n>>8), byte(n))
+}
+
+// mpAppendArrayLen writes an array header in the smallest form.
+func mpAppendArrayLen(dst []byte, n int) []byte {
+	switch {
+	case n <= mpFixMaxLen:
+		return append(dst, mpFixArray|byte(n))
+	case n <= 0xffff:
+		return append(dst, mpArray16, byte(n>>8), byte(n))
+	}
+	return append(dst, mpArray32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 func mpAppendUint(dst []byte, v uint64) []byte {

@@ -16,7 +16,7 @@ func (msgpackCodec) Decode(data []byte, f *Frame) error {
 	if isNil {
 		return malformed("msgpack: envelope is nil, want a map")
 	}
-	var seen uint32
+	var seen uint64
 	for ; n > 0; n-- {
 		key, err := r.key()
 		if err != nil {
@@ -157,6 +157,13 @@ func (r *mpReader) key() ([]byte, error) {
 
 // str reads a str (or nil as ""), which must be valid UTF-8, and copies it.
 func (r *mpReader) str(name string) (string, error) {
+	return r.strCached(name, nil)
+}
+
+// strCached is str, returning a string held by c instead of a new copy
+// when one equals the value: values that repeat down a page (senders,
+// content types, emoji) then cost no allocation. c may be nil.
+func (r *mpReader) strCached(name string, c *strCache) (string, error) {
 	if r.off < len(r.b) && r.b[r.off] == mpNil {
 		r.off++
 		return "", nil
@@ -169,13 +176,120 @@ func (r *mpReader) str(name string) (string, error) {
 		return "", malformed("msgpack: %q: code 0x%02x, want a string", name, r.b[r.off])
 	}
 	b, err := r.bytes(n, "string")
-	if err != nil {
+	if err != nil || len(b) == 0 {
 		return "", err
+	}
+	if c != nil {
+		for _, s := range c.s {
+			if string(b) == s {
+				return s, nil
+			}
+		}
 	}
 	if !utf8.Valid(b) {
 		return "", malformed("msgpack: %q: string is not valid UTF-8", name)
 	}
-	return string(b), nil
+	s := string(b)
+	if c != nil {
+		c.s[c.next%uint8(len(c.s))] = s
+		c.next++
+	}
+	return s, nil
+}
+
+// strCache holds the last distinct strings of one field decoded in a page.
+type strCache struct {
+	s    [4]string
+	next uint8
+}
+
+// page is the state of decoding one "ms" array.
+type page struct {
+	from, contentType, mime, emoji strCache
+	arena                          []byte // unused tail of the chunk message bodies are copied into
+}
+
+// Bodies of at most pageBodyMax bytes are copied into shared chunks of at
+// most pageChunk bytes, one allocation for many messages; larger bodies get
+// their own, so that keeping one message does not pin much of the page.
+const (
+	pageChunk   = 8 << 10
+	pageBodyMax = 1 << 10
+)
+
+// copyBody returns a copy of b whose capacity ends at its length, so that
+// appending to it never overwrites the next body. remaining bounds what the
+// rest of the page can hold.
+func (p *page) copyBody(b []byte, remaining int) []byte {
+	if len(b) > pageBodyMax {
+		c := make([]byte, len(b))
+		copy(c, b)
+		return c
+	}
+	if cap(p.arena) < len(b) {
+		p.arena = make([]byte, 0, min(pageChunk, len(b)+remaining))
+	}
+	c := append(p.arena, b...)
+	p.arena = c[len(b):len(b):cap(c)]
+	return c[:len(b):len(b)]
+}
+
+// boolean reads true, false or nil (as false).
+func (r *mpReader) boolean(name string) (bool, error) {
+	c, err := r.byte1()
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case mpTrue:
+		return true, nil
+	case mpFalse, mpNil:
+		return false, nil
+	}
+	return false, malformed("msgpack: %q: code 0x%02x, want a bool", name, c)
+}
+
+// arrayLen reads an array header (or nil, as 0 elements) and bounds its
+// length by max (ErrTooLarge) and then by the remaining input, since every
+// element takes at least one byte (ErrMalformed): nothing is allocated for
+// elements that cannot be there.
+func (r *mpReader) arrayLen(name string, max int) (int, error) {
+	c, err := r.byte1()
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	switch {
+	case c == mpNil:
+		return 0, nil
+	case c&0xf0 == mpFixArray:
+		v = uint64(c & mpFixMask)
+	case c == mpArray16:
+		v, err = r.bigEndian(2)
+	case c == mpArray32:
+		v, err = r.bigEndian(4)
+	default:
+		return 0, malformed("msgpack: %q: code 0x%02x, want an array", name, c)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if v > uint64(max) {
+		return 0, tooLarge("msgpack: %q: array of %d elements, at most %d allowed", name, v, max)
+	}
+	if v > uint64(len(r.b)-r.off) {
+		return 0, malformed("msgpack: %q: %d elements exceed the %d remaining bytes", name, v, len(r.b)-r.off)
+	}
+	return int(v), nil
+}
+
+// elemMapLen reads the map header of an array element; nil is refused.
+func (r *mpReader) elemMapLen(name string) (int, error) {
+	n, isNil, err := r.mapLen()
+	if err == nil && isNil {
+		err = malformed("msgpack: %q: element is nil, want a map", name)
+	}
+	return n, err
 }
 
 // bin reads a bin (or, leniently, a str; or nil as empty), aliasing the input.
@@ -298,8 +412,215 @@ func (r *mpReader) field(f *Frame, fl field) (err error) {
 		f.After = uint32(v)
 	case fieldLimits:
 		err = r.limits(&f.Limits)
+	case fieldContentType:
+		f.ContentType, err = r.str(keyContentType)
+	case fieldReplyTo:
+		f.ReplyTo, err = r.uint(keyReplyTo, math.MaxUint64)
+	case fieldAttachments:
+		f.Attachments, err = r.attachments(2, nil)
+	case fieldKind:
+		v, err = r.uint(keyKind, math.MaxUint8)
+		f.Kind = uint8(v)
+	case fieldStop:
+		f.Stop, err = r.boolean(keyStop)
+	case fieldBefore:
+		f.Before, err = r.uint(keyBefore, math.MaxUint64)
+	case fieldSince:
+		f.Since, err = r.uint(keySince, math.MaxUint64)
+	case fieldAround:
+		f.Around, err = r.uint(keyAround, math.MaxUint64)
+	case fieldLimit:
+		v, err = r.uint(keyLimit, math.MaxUint16)
+		f.Limit = uint16(v)
+	case fieldOldest:
+		f.Oldest, err = r.boolean(keyOldest)
+	case fieldMore:
+		f.More, err = r.boolean(keyMore)
+	case fieldMessages:
+		err = r.messages(f)
+	case fieldReactions:
+		f.Reactions, err = r.reactions(2, nil)
 	}
 	return err
+}
+
+// messages decodes "ms". Elements are maps at depth 2: their unknown
+// values are at depth 3.
+func (r *mpReader) messages(f *Frame) error {
+	n, err := r.arrayLen(keyMessages, MaxMessages)
+	if err != nil || n == 0 {
+		return err
+	}
+	f.Messages = make([]Message, n)
+	var p page
+	for i := range f.Messages {
+		if err := r.message(&f.Messages[i], &p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// message decodes one element of "ms" into m.
+func (r *mpReader) message(m *Message, p *page) (err error) {
+	n, err := r.elemMapLen(keyMessages)
+	if err != nil {
+		return err
+	}
+	var seen uint16
+	for ; n > 0; n-- {
+		key, err := r.key()
+		if err != nil {
+			return err
+		}
+		fl := lookupMsgField(key, false)
+		if fl == msgUnknown {
+			if err := r.skip(3); err != nil {
+				return err
+			}
+			continue
+		}
+		if seen&(1<<fl) != 0 {
+			return malformed("msgpack: duplicate key %q in a message", key)
+		}
+		seen |= 1 << fl
+		switch fl {
+		case msgSeq:
+			m.Seq, err = r.uint(keySeq, math.MaxUint64)
+		case msgFrom:
+			m.From, err = r.strCached(keyFrom, &p.from)
+		case msgMsgID:
+			m.MsgID, err = r.str(keyMsgID)
+		case msgContentType:
+			m.ContentType, err = r.strCached(keyContentType, &p.contentType)
+		case msgData:
+			var b []byte
+			if b, err = r.bin(); err == nil && len(b) != 0 {
+				m.Data = p.copyBody(b, len(r.b)-r.off)
+			}
+		case msgReplyTo:
+			m.ReplyTo, err = r.uint(keyReplyTo, math.MaxUint64)
+		case msgAttachments:
+			m.Attachments, err = r.attachments(4, p)
+		case msgTime:
+			m.Time, err = r.int64(keyTime)
+		case msgEdited:
+			m.Edited, err = r.int64(keyEdited)
+		case msgDeleted:
+			m.Deleted, err = r.boolean(keyDeleted)
+		case msgPinned:
+			m.Pinned, err = r.boolean(keyPinned)
+		case msgReactions:
+			m.Reactions, err = r.reactions(4, p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attachments decodes an "at" array whose elements sit at depth depth; p
+// is the page of the message it belongs to, or nil.
+func (r *mpReader) attachments(depth int, p *page) ([]Attachment, error) {
+	n, err := r.arrayLen(keyAttachments, MaxAttachments)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	var mimes *strCache
+	if p != nil {
+		mimes = &p.mime
+	}
+	at := make([]Attachment, n)
+	for i := range at {
+		a := &at[i]
+		n, err := r.elemMapLen(keyAttachments)
+		if err != nil {
+			return at, err
+		}
+		var seen uint8
+		for ; n > 0; n-- {
+			key, err := r.key()
+			if err != nil {
+				return at, err
+			}
+			k := attachmentIndex(key)
+			if k < 0 {
+				if err := r.skip(depth + 1); err != nil {
+					return at, err
+				}
+				continue
+			}
+			if seen&(1<<k) != 0 {
+				return at, malformed("msgpack: duplicate key %q in an attachment", key)
+			}
+			seen |= 1 << k
+			switch k {
+			case 0:
+				a.URL, err = r.str(keyURL)
+			case 1:
+				a.Mime, err = r.strCached(keyMime, mimes)
+			case 2:
+				a.Size, err = r.int64(keySize)
+			case 3:
+				a.Name, err = r.str(keyName)
+			}
+			if err != nil {
+				return at, err
+			}
+		}
+	}
+	return at, nil
+}
+
+// reactions decodes an "rx" array whose elements sit at depth depth; p is
+// the page of the message it belongs to, or nil.
+func (r *mpReader) reactions(depth int, p *page) ([]Reaction, error) {
+	n, err := r.arrayLen(keyReactions, MaxReactions)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	var emoji *strCache
+	if p != nil {
+		emoji = &p.emoji
+	}
+	rx := make([]Reaction, n)
+	for i := range rx {
+		x := &rx[i]
+		n, err := r.elemMapLen(keyReactions)
+		if err != nil {
+			return rx, err
+		}
+		var seen uint8
+		for ; n > 0; n-- {
+			key, err := r.key()
+			if err != nil {
+				return rx, err
+			}
+			k := reactionIndex(key)
+			if k < 0 {
+				if err := r.skip(depth + 1); err != nil {
+					return rx, err
+				}
+				continue
+			}
+			if seen&(1<<k) != 0 {
+				return rx, malformed("msgpack: duplicate key %q in a reaction", key)
+			}
+			seen |= 1 << k
+			if k == 0 {
+				x.Emoji, err = r.strCached(keyEmoji, emoji)
+			} else {
+				var v uint64
+				v, err = r.uint(keyCount, math.MaxUint32)
+				x.Count = uint32(v)
+			}
+			if err != nil {
+				return rx, err
+			}
+		}
+	}
+	return rx, nil
 }
 
 func (r *mpReader) limits(l *Limits) error {

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/salamhq/salam/core/relay"
+	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
@@ -26,8 +27,17 @@ type config struct {
 	Auth     auth.Config        `yaml:"auth"`
 	NATS     bus.Config         `yaml:"nats"`
 	Embedded bus.EmbeddedConfig `yaml:"embedded_nats"`
-	Relay    relay.Config       `yaml:"relay"`
+	Chat     chat.Config        `yaml:"chat"`
+	Store    storeConfig        `yaml:"store"`
 	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
+}
+
+// storeConfig picks the chat store: Postgres when PostgresURL is set,
+// otherwise the embedded SQLite file in the data directory.
+type storeConfig struct {
+	PostgresURL string `yaml:"postgres_url"` // e.g. postgres://salam:secret@db:5432/salam; empty = embedded
+	SQLitePath  string `yaml:"sqlite_path"`  // default <data>/salam.db
+	Synchronous string `yaml:"synchronous"`  // embedded: NORMAL (survives process crashes, default) or FULL (power loss)
 }
 
 // parseConfig parses the shared flags of up/edge/core into a config.
@@ -39,6 +49,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
 	data := fs.String("data", "", "data directory (env SALAM_DATA; default ./salam-data)")
 	natsURLs := fs.String("nats", "", "external NATS URLs, comma-separated (env SALAM_NATS_URL); empty = embedded")
+	postgres := fs.String("postgres", "", "Postgres URL for chat storage (env SALAM_POSTGRES_URL); empty = embedded SQLite in --data")
 	natsListen := fs.String("nats-listen", "", "salam up: also expose the embedded NATS on this address (env SALAM_NATS_LISTEN)")
 	secret := fs.String("auth-secret", "", "HS256 secret (env SALAM_AUTH_SECRET); default: the dev secret in --data")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env SALAM_LOG_LEVEL)")
@@ -70,6 +81,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	set(&cfg.Embedded.Listen, *natsListen, "SALAM_NATS_LISTEN")
 	set(&cfg.Auth.Secret, *secret, "SALAM_AUTH_SECRET")
 	set(&cfg.LogLevel, *logLevel, "SALAM_LOG_LEVEL")
+	set(&cfg.Store.PostgresURL, *postgres, "SALAM_POSTGRES_URL")
 	var urls string
 	set(&urls, *natsURLs, "SALAM_NATS_URL")
 	if urls != "" {
@@ -81,6 +93,13 @@ func parseConfig(name string, args []string) (*config, error) {
 		return nil, err
 	}
 	if err := cfg.NATS.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Store.SQLitePath == "" {
+		cfg.Store.SQLitePath = filepath.Join(cfg.Data, "salam.db")
+	}
+	cfg.Chat.EnsureDefaults()
+	if err := cfg.Chat.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, cfg.Embedded.Validate()

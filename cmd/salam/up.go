@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/salamhq/salam/core/relay"
+	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/bus"
 )
@@ -65,9 +65,14 @@ func run(name string, args []string, r roles) error {
 	}
 	defer nc.Close()
 
-	var core *relay.Service
+	var core *chat.Service
 	if r.core {
-		if core, err = relay.New(nc, cfg.Relay, log, reg); err != nil {
+		store, err := openStore(cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if core, err = chat.NewService(nc, store, cfg.Chat, log); err != nil {
 			return err
 		}
 		if err := core.Start(); err != nil {

@@ -116,7 +116,7 @@ type Unread struct {
 
 // Store is the durable state of chat. Implementations: storage/postgres
 // (production) and storage/sqlite (the embedded default); both pass the
-// contract suite in storage/storetest. Every method is safe for concurrent
+// contract suite in storage/chattest. Every method is safe for concurrent
 // use, including from several processes sharing one database (Postgres).
 // Times are stored in UTC with microsecond precision.
 type Store interface {

@@ -84,14 +84,13 @@ func TestRequestReplyQueueGroup(t *testing.T) {
 		core := connect(t, Config{Name: fmt.Sprintf("core-%d", i)}, srv)
 		_, err := core.QueueSubscribe(PublishWildcard, QueueCore, func(m *nats.Msg) {
 			handled[i].Add(1)
-			var p Publish
-			if err := p.DecodeMsgpack(m.Data); err != nil {
-				_ = m.Respond((&PublishReply{Code: 2, Reason: err.Error()}).AppendMsgpack(nil))
+			var r Request
+			if err := r.DecodeMsgpack(m.Data); err != nil {
+				_ = m.Respond([]byte("bad"))
 				return
 			}
 			ch, _ := PublishChannel(m.Subject)
-			r := PublishReply{Seq: uint64(len(p.Data)), Reason: ch}
-			_ = m.Respond(r.AppendMsgpack(nil))
+			_ = m.Respond([]byte(fmt.Sprintf("%s/%d", ch, len(r.Frame))))
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -103,17 +102,13 @@ func TestRequestReplyQueueGroup(t *testing.T) {
 
 	const n = 50
 	for i := range n {
-		p := Publish{Channel: "room1", From: "alice", Data: make([]byte, i+1)}
-		m, err := edge.Request(PublishSubject(p.Channel), p.AppendMsgpack(nil), 5*time.Second)
+		r := Request{User: "alice", Frame: make([]byte, i+1)}
+		m, err := edge.Request(PublishSubject("room1"), r.AppendMsgpack(nil), 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r PublishReply
-		if err := r.DecodeMsgpack(m.Data); err != nil {
-			t.Fatal(err)
-		}
-		if r.Seq != uint64(i+1) || r.Reason != "room1" {
-			t.Fatalf("reply %d: %+v", i, r)
+		if got, want := string(m.Data), fmt.Sprintf("room1/%d", i+1); got != want {
+			t.Fatalf("reply %d: %q, want %q", i, got, want)
 		}
 	}
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {

@@ -10,17 +10,23 @@
 //
 //	subject            publisher            subscriber                     payload               queue group
 //	-----------------  -------------------  -----------------------------  --------------------  -----------
-//	salam.pub.<chan>   edge (request)       core, on salam.pub.*           Publish               salam.core
-//	  (reply inbox)    core (reply)         the requesting edge            PublishReply          -
-//	salam.ev.<chan>    core, after accept   each edge with local           Event                 none: every
-//	                                        subscribers of <chan>                                edge gets it
+//	salam.pub.<chan>   edge (request)       core, on salam.pub.*           Request (publish)     salam.core
+//	salam.req.<chan>   edge (request)       core/chat, on salam.req.*      Request (subscribe,   salam.core
+//	                                                                       history, receipt)
+//	  (reply inbox)    core (reply)         the requesting edge            wire frame            -
+//	salam.ev.<chan>    core after commit;   each edge with local           wire frame (event,    none: every
+//	                   edges for typing     subscribers of <chan>          typing, receipt)      edge gets it
+//
+// Replies and events are wire frames encoded with wire.Msgpack, so an edge
+// forwards them to msgpack clients without decoding (it only adds the
+// WebSocket header), and every protocol field travels the bus unchanged.
 //
 // Later subjects (presence, calls, rooms) take new second tokens under the
 // same prefix; a second token, once used, never changes meaning.
 //
 // # Messages
 //
-// Bus messages are msgpack maps with short keys, the same keys as the
+// Bus messages (Request) are msgpack maps with short keys, the same keys as the
 // matching fields of wire.Frame; zero fields are omitted. Decoders skip
 // unknown keys of any type, read nil as zero and accept every integer width,
 // so a field can be added in a rolling upgrade: old readers ignore it, new

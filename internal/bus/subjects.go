@@ -9,8 +9,25 @@ const Prefix = "salam"
 
 const (
 	publishPrefix = Prefix + ".pub."
+	requestPrefix = Prefix + ".req."
 	eventPrefix   = Prefix + ".ev."
 )
+
+// RequestWildcard matches the request subject of every channel: subscribe
+// (access check and resume), history and receipt frames, answered by core/chat
+// in queue group QueueCore.
+const RequestWildcard = requestPrefix + "*"
+
+// RequestSubject returns "salam.req.<channel>", where an edge sends the
+// Requests of channel other than publishes.
+func RequestSubject(channel string) string { return requestPrefix + channel }
+
+// EventChannel returns the channel of an event subject, and false when
+// subject is not one.
+func EventChannel(subject string) (string, bool) {
+	channel, ok := strings.CutPrefix(subject, eventPrefix)
+	return channel, ok && channel != ""
+}
 
 // PublishWildcard matches the publish subject of every channel. Core services
 // subscribe to it in queue group QueueCore.
