@@ -93,6 +93,9 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	}
 	if r.opt.Scenario == ScenarioFanout {
 		r.pub = newPublishStats(r.opt.Messages)
+		if err := ensureChannel(ctx, r.opt.URL, r.publisherToken(), r.opt.Channel); err != nil {
+			return nil, err
+		}
 	}
 	for i := range r.opt.Workers {
 		if err := r.startWorker(i); err != nil {
@@ -138,6 +141,15 @@ func (r *run) idle(ctx context.Context, rep *Report) error {
 	return errors.Join(err, cerr)
 }
 
+// publisherToken is the token of the fanout publisher, user lg-pub.
+func (r *run) publisherToken() string {
+	if r.opt.Secret == "" {
+		return r.opt.Token
+	}
+	token, _ := auth.MintHS256(r.opt.Secret, "lg-pub", time.Hour, "", "") // the secret was validated with the options
+	return token
+}
+
 // fanout: publish, then wait until every expected delivery was counted or
 // the drain time is over.
 func (r *run) fanout(ctx context.Context, rep *Report) error {
@@ -149,13 +161,7 @@ func (r *run) fanout(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	token := r.opt.Token
-	if r.opt.Secret != "" {
-		var err error
-		if token, err = auth.MintHS256(r.opt.Secret, "lg-pub", time.Hour, "", ""); err != nil {
-			return fmt.Errorf("loadgen: publisher token: %w", err)
-		}
-	}
+	token := r.publisherToken()
 	cpu0, err := r.targetCPU()
 	if err != nil {
 		return err

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -89,7 +91,19 @@ func (s *fanoutServer) serve(nc net.Conn) {
 			return nil
 		},
 	}
-	hs, err := u.Upgrade(nc)
+	br := bufio.NewReader(nc)
+	if b, _ := br.Peek(5); string(b) == "POST " { // the fanout channel being created over REST
+		if req, err := http.ReadRequest(br); err == nil {
+			io.Copy(io.Discard, req.Body)
+		}
+		nc.Write([]byte("HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		return
+	}
+	// The client speaks only after the 101, so br holds nothing past the handshake.
+	hs, err := u.Upgrade(struct {
+		io.Reader
+		io.Writer
+	}{br, nc})
 	if err != nil {
 		return
 	}

@@ -184,8 +184,10 @@ func (p *Poller) remove(token uint32, it *pollItem) {
 		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 	})
 	p.mu.Lock()
-	p.items[token] = nil
-	p.free = append(p.free, token)
+	if int(token) < len(p.items) { // Close may have dropped the table meanwhile
+		p.items[token] = nil
+		p.free = append(p.free, token)
+	}
 	p.mu.Unlock()
 }
 
