@@ -29,6 +29,7 @@ fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIM
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./wire
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/bus
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wsclient
+	$(GO) test -run='^$$' -fuzz='^FuzzRESTBodies$$' -fuzztime=20000x -fuzzminimizetime=5s ./core/chat
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/auth
 
 bench: ## micro-benchmarks (not part of test); see README for the load benchmarks

@@ -22,7 +22,7 @@ func ensureChannel(ctx context.Context, wsURL, token, channel string) error {
 	}
 	u.Scheme = strings.Replace(u.Scheme, "ws", "http", 1)
 	u.Path, u.RawQuery = "/v1/channels", ""
-	body, _ := json.Marshal(map[string]any{"id": channel, "kind": "broadcast", "public": true})
+	body, _ := json.Marshal(map[string]any{"id": channel, "name": "loadgen " + channel, "kind": "broadcast", "public": true})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return err

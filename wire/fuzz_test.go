@@ -42,6 +42,15 @@ func FuzzDecode(f *testing.F) {
 		next := inputs[(i+2)%len(inputs)] // same codec: inputs alternate msgpack, JSON
 		f.Add(append(append([]byte(nil), in...), next...))
 	}
+	// A page with every nested shape, and arrays just under and at their
+	// bounds, in both codecs.
+	page := Frame{Type: TypeMessages, ID: 1, Channel: "c", More: true, Messages: benchPage(12)}
+	bounds := Frame{Type: TypeEvent, Attachments: make([]Attachment, MaxAttachments), Reactions: make([]Reaction, MaxReactions-1)}
+	for _, fr := range []*Frame{&page, &bounds} {
+		for _, c := range codecs {
+			f.Add(c.Append(nil, fr))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, c := range codecs {
 			var fr Frame

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,36 +129,106 @@ func connect(t *testing.T, addr, token string) *wsclient.Conn {
 	return c
 }
 
-// The embedded default end to end: salam up, a dev token from salam token,
-// publish/subscribe through the in-process NATS and core, then SIGTERM
-// drains: a reconnect frame, close 4006, exit status 0.
+// rest calls the REST API as the token's user and decodes the JSON answer.
+func rest(t *testing.T, addr, token, method, path string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+addr+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// The embedded default end to end, as the product spec tells it: alice opens a
+// DM with bob over REST and sends in it over the WebSocket; bob, online on
+// another connection, receives it with its sequence; bob's read cursor
+// reaches alice; a retried send returns the same message; history pages
+// back. Then SIGTERM drains: a reconnect frame, exit status 0.
 func TestUpEndToEnd(t *testing.T) {
 	data := t.TempDir()
 	up := start(t, "up", "--listen", "127.0.0.1:0", "--data", data)
-	tok := devToken(t, data, "alice")
-	sub := connect(t, up.addr, tok)
+	aliceTok, bobTok := devToken(t, data, "alice"), devToken(t, data, "bob")
+	var dm struct{ ID string }
+	if code := rest(t, up.addr, aliceTok, "POST", "/v1/dms", map[string]string{"user": "bob"}, &dm); code != 201 || dm.ID == "" {
+		t.Fatalf("open DM: %d %+v", code, dm)
+	}
+	var again struct{ ID string }
+	if code := rest(t, up.addr, bobTok, "POST", "/v1/dms", map[string]string{"user": "alice"}, &again); code != 200 || again.ID != dm.ID {
+		t.Fatalf("DM opened from the other side: %d %+v, want the same channel %s", code, again, dm.ID)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := sub.Subscribe(ctx, "lobby"); err != nil {
-		t.Fatal(err)
+	alice, bob := connect(t, up.addr, aliceTok), connect(t, up.addr, bobTok)
+	for _, c := range []*wsclient.Conn{alice, bob} {
+		if err := c.Subscribe(ctx, dm.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
-	pub := connect(t, up.addr, devToken(t, data, "bob"))
-	ack, err := pub.Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: "lobby", Data: []byte("hi"), MsgID: "c1"}, nil)
+	send := &wire.Frame{Type: wire.TypePublish, Channel: dm.ID, Data: []byte("salam, bob"), MsgID: "c1"}
+	ack, err := alice.Call(ctx, send, nil)
 	if err != nil || ack.Seq != 1 {
 		t.Fatalf("publish ack %+v, %v", ack, err)
 	}
 	var ev wire.Frame
-	if err := sub.Read(&ev); err != nil || ev.Type != wire.TypeEvent || ev.From != "bob" || string(ev.Data) != "hi" {
-		t.Fatalf("event %+v, %v", ev, err)
+	if err := bob.Read(&ev); err != nil || ev.Type != wire.TypeEvent || ev.From != "alice" || ev.Seq != 1 || string(ev.Data) != "salam, bob" {
+		t.Fatalf("bob's event %+v, %v", ev, err)
+	}
+	// A retry (same client message id) returns the original sequence.
+	send.ID = 0
+	if ack, err := alice.Call(ctx, send, func(*wire.Frame) {}); err != nil || ack.Seq != 1 {
+		t.Fatalf("retry ack %+v, %v", ack, err)
+	}
+	// Bob reads: alice sees the read receipt.
+	if _, err := bob.Call(ctx, &wire.Frame{Type: wire.TypeReceipt, Channel: dm.ID, Seq: 1, Kind: wire.ReceiptRead}, nil); err != nil {
+		t.Fatal(err)
+	}
+	alice.NetConn().SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if err := alice.Read(&ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == wire.TypeReceipt {
+			break
+		}
+	}
+	if ev.From != "bob" || ev.Seq != 1 || ev.Kind != wire.ReceiptRead {
+		t.Fatalf("receipt %+v", ev)
+	}
+	// History pages back.
+	for i := 2; i <= 5; i++ {
+		if _, err := alice.Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: dm.ID, MsgID: fmt.Sprint("c", i), Data: []byte{byte(i)}}, func(*wire.Frame) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := bob.Call(ctx, &wire.Frame{Type: wire.TypeHistory, Channel: dm.ID, Limit: 2, Before: 5}, func(*wire.Frame) {})
+	if err != nil || len(page.Messages) != 2 || page.Messages[0].Seq != 4 || page.Messages[1].Seq != 3 || !page.More {
+		t.Fatalf("history %+v, %v", page, err)
 	}
 
 	up.cmd.Process.Signal(syscall.SIGTERM)
-	sub.NetConn().SetReadDeadline(time.Now().Add(15 * time.Second))
-	if err := sub.Read(&ev); err != nil || ev.Type != wire.TypeReconnect {
-		t.Fatalf("want reconnect frame, got %+v, %v", ev, err)
+	bob.NetConn().SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if err := bob.Read(&ev); err != nil {
+			t.Fatalf("want a reconnect frame: %v", err)
+		}
+		if ev.Type == wire.TypeReconnect {
+			break
+		}
 	}
-	sub.Close()
-	pub.Close()
+	alice.Close()
+	bob.Close()
 	select {
 	case err := <-up.done:
 		if err != nil {
@@ -194,12 +268,15 @@ func TestReusePortEdges(t *testing.T) {
 	// Events cross processes: subscriber and publisher very likely on different edges.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if code := rest(t, up.addr, tok, "POST", "/v1/channels", map[string]any{"id": "shared", "name": "Shared", "kind": "broadcast", "public": true}, nil); code != 201 {
+		t.Fatalf("create channel: %d", code)
+	}
 	for _, c := range conns[:40] {
 		if err := c.Subscribe(ctx, "shared"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := conns[79].Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: "shared", Data: []byte("x")}, nil); err != nil {
+	if _, err := conns[79].Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: "shared", MsgID: "x1", Data: []byte("x")}, func(*wire.Frame) {}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range conns[:40] {

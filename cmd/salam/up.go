@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/edge"
+	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 )
 
@@ -79,24 +82,44 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 	}
+	verifier, err := cfg.verifier()
+	if err != nil {
+		return err
+	}
 	var srv *edge.Server
-	if r.edge {
-		verifier, err := cfg.verifier()
-		if err != nil {
+	var draining atomic.Bool
+	mux := opsHandler(reg, nc, cfg.Pprof, draining.Load)
+	if core != nil { // REST /v1 runs in core, with the WebSocket's tokens, here and for every edge over NATS
+		api := chat.NewAPI(core, func(r *http.Request) (string, error) {
+			claims, err := verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
+			return claims.UserID, err
+		})
+		mux.Handle("/v1/", api)
+		if _, err := bus.ServeHTTP(nc, api); err != nil {
 			return err
 		}
+	} else {
+		mux.Handle("/v1/", &bus.HTTPForwarder{NC: nc})
+	}
+	var httpSrv *http.Server
+	if r.edge {
 		srv, err = edge.New(edge.Options{Config: cfg.Edge, Verifier: verifier, NATS: nc,
-			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg,
-			Handler: opsHandler(reg, nc, cfg.Pprof, func() bool { return srv.Draining() })})
+			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux})
 		if err != nil {
 			return err
 		}
 		if err := srv.Listen(); err != nil {
 			return err
 		}
-		announce(name, srv, cfg, ns)
-	} else {
-		log.Info("salam "+name+" running", "nats", nc.ConnectedUrlRedacted())
+		announce(name, srv.Addr().String(), cfg, ns)
+	} else { // core alone: REST and operations on a plain HTTP listener
+		ln, err := net.Listen("tcp", cfg.Edge.Listen)
+		if err != nil {
+			return err
+		}
+		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Edge.HandshakeTimeout}
+		go httpSrv.Serve(ln)
+		announce(name, ln.Addr().String(), cfg, ns)
 	}
 
 	stop := make(chan os.Signal, 1)
@@ -105,9 +128,15 @@ func run(name string, args []string, r roles) error {
 	log.Info("shutting down", "signal", sig.String())
 	go func() { <-stop; log.Warn("second signal: exiting now"); os.Exit(1) }()
 
+	draining.Store(true)
 	if srv != nil {
 		srv.Drain(context.Background())
 		srv.Close()
+	}
+	if httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		httpSrv.Shutdown(ctx)
+		cancel()
 	}
 	if core != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -120,8 +149,8 @@ func run(name string, args []string, r roles) error {
 	return nil
 }
 
-// opsHandler serves the plain HTTP routes on the edge listener.
-func opsHandler(reg *prometheus.Registry, nc *nats.Conn, pprofOn bool, draining func() bool) http.Handler {
+// opsHandler serves the operations routes: health, readiness, metrics.
+func opsHandler(reg *prometheus.Registry, nc *nats.Conn, pprofOn bool, draining func() bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	if pprofOn {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -144,7 +173,7 @@ func opsHandler(reg *prometheus.Registry, nc *nats.Conn, pprofOn bool, draining 
 	return mux
 }
 
-func announce(name string, srv *edge.Server, cfg *config, ns *server.Server) {
+func announce(name, addr string, cfg *config, ns *server.Server) {
 	natsInfo := "external " + fmt.Sprint(cfg.NATS.URLs)
 	if ns != nil {
 		natsInfo = "embedded (in-process)"
@@ -152,13 +181,17 @@ func announce(name string, srv *edge.Server, cfg *config, ns *server.Server) {
 			natsInfo = "embedded, clients at " + ns.ClientURL()
 		}
 	}
-	addr := srv.Addr().String()
+	store := "sqlite " + cfg.Store.SQLitePath
+	if cfg.Store.PostgresURL != "" {
+		store = "postgres"
+	}
 	fmt.Fprintf(os.Stderr, `salam %s: listening on %s
   websocket  ws://%s%s   (subprotocols salam.v1, salam.v1.json)
+  rest       http://%s/v1/channels   (same token: Authorization: Bearer)
   health     http://%s/healthz  /readyz  /metrics
-  data       %s
+  store      %s
   nats       %s
   token      salam token --user alice --data %s
-`, name, addr, addr, edge.WebSocketPath, addr, cfg.Data, natsInfo, cfg.Data)
+`, name, addr, addr, edge.WebSocketPath, addr, addr, store, natsInfo, cfg.Data)
 	slog.Debug("edge config", "config", fmt.Sprintf("%+v", cfg.Edge))
 }

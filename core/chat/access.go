@@ -110,3 +110,15 @@ func (a *access) forget(channel, user string) {
 	delete(a.entries, accessKey{channel, user})
 	a.mu.Unlock()
 }
+
+// forgetChannel drops every cached answer about channel (deleted, or made
+// public or private).
+func (a *access) forgetChannel(channel string) {
+	a.mu.Lock()
+	for k := range a.entries {
+		if k.channel == channel {
+			delete(a.entries, k)
+		}
+	}
+	a.mu.Unlock()
+}

@@ -31,8 +31,8 @@ func (c *Conn) Subscribe(ctx context.Context, channel string) error {
 	return err
 }
 
-// Call sends f as a request and reads until its reply: the ack, connected
-// or error frame carrying f's ID (an ID of 0 in f is replaced by NextID).
+// Call sends f as a request and reads until its reply: the ack, connected,
+// messages, pong or error frame carrying f's ID (an ID of 0 in f is replaced by NextID).
 // An error frame with f's ID, or with no ID at all (a connection-level
 // error), is returned together with a *wire.Error. Other frames that arrive
 // meanwhile, such as events of channels subscribed before, are passed to
@@ -67,7 +67,7 @@ func (c *Conn) Call(ctx context.Context, f *wire.Frame, other func(*wire.Frame))
 		switch {
 		case r.Type == wire.TypeError && (r.ID == f.ID || r.ID == 0):
 			return r, &wire.Error{Code: r.Code, Reason: r.Reason}
-		case r.ID == f.ID && (r.Type == wire.TypeAck || r.Type == wire.TypeConnected):
+		case r.ID == f.ID && r.Type != wire.TypeEvent: // ack, connected, messages, pong
 			return r, nil
 		case other != nil:
 			other(r)
