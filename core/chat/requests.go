@@ -147,8 +147,8 @@ func requestChannel(subject string) (string, bool) {
 }
 
 // subscribe checks that user may read the channel. With Seq set (resume) it
-// answers with the messages after Seq, at most ResumeLimit of the newest,
-// oldest first, and More when older ones were left out.
+// answers with the first ResumeLimit messages after Seq, oldest first, and
+// More when newer ones remain: the client fetches those with history.
 func (s *Service) subscribe(ctx context.Context, user string, f *wire.Frame) (*wire.Frame, error) {
 	if code, err := s.access.canRead(ctx, f.Channel, user); err != nil || code != 0 {
 		return errorFrame(code, code.String()), err

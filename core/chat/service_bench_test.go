@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/storage/postgres"
 	"github.com/salamhq/salam/storage/sqlite"
 	"github.com/salamhq/salam/wire"
 )
@@ -107,4 +109,25 @@ func BenchSend(b *testing.B, stores []chat.Store) {
 		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	}
+}
+
+// BenchmarkSendPostgresTwoCores is the production shape: two chat services
+// (two core processes' worth of connections and pools) on one Postgres.
+// Needs SALAM_TEST_POSTGRES (.ci/services).
+func BenchmarkSendPostgresTwoCores(b *testing.B) {
+	url := os.Getenv("SALAM_TEST_POSTGRES")
+	if url == "" {
+		b.Skip("SALAM_TEST_POSTGRES not set")
+	}
+	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+	var stores []chat.Store
+	for i := 0; i < 2; i++ {
+		s, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	BenchSend(b, stores)
 }
