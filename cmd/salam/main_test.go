@@ -326,3 +326,49 @@ func TestTuningCheckExitCode(t *testing.T) {
 		t.Fatalf("usage error: %v, want status 2", err)
 	}
 }
+
+// The production path: salam up with chat on Postgres (SALAM_TEST_POSTGRES,
+// started by .ci/services), a DM sent and received, and still there after
+// a restart.
+func TestUpOnPostgres(t *testing.T) {
+	url := os.Getenv("SALAM_TEST_POSTGRES")
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("SALAM_TEST_POSTGRES is not set: run the tests through make test")
+		}
+		t.Skip("SALAM_TEST_POSTGRES not set")
+	}
+	data := t.TempDir()
+	addr := freeAddr(t)
+	up := start(t, "up", "--listen", addr, "--data", data, "--postgres", url)
+	tok := devToken(t, data, "carol")
+	other := fmt.Sprintf("dave-%d", time.Now().UnixNano()) // a fresh DM on a shared database
+	var dm struct{ ID string }
+	if code := rest(t, addr, tok, "POST", "/v1/dms", map[string]string{"user": other}, &dm); code != 201 {
+		t.Fatalf("open DM: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := connect(t, addr, tok)
+	if err := c.Subscribe(ctx, dm.ID); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := c.Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: dm.ID, MsgID: "p1", Data: []byte("on postgres")}, func(*wire.Frame) {})
+	if err != nil || ack.Seq != 1 {
+		t.Fatalf("ack %+v, %v", ack, err)
+	}
+	c.Close()
+	up.cmd.Process.Kill()
+	<-up.done
+	up.done <- nil
+	start(t, "up", "--listen", addr, "--data", data, "--postgres", url)
+	var page struct {
+		Messages []struct {
+			Seq  uint64
+			Body string
+		}
+	}
+	if code := rest(t, addr, tok, "GET", "/v1/channels/"+dm.ID+"/messages", nil, &page); code != 200 || len(page.Messages) != 1 || page.Messages[0].Body != "on postgres" {
+		t.Fatalf("history after restart: %d %+v", code, page)
+	}
+}
