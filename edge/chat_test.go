@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/wsclient"
 	"github.com/salamhq/salam/wire"
 )
@@ -108,5 +109,35 @@ func TestHistoryAndReceiptForwarded(t *testing.T) {
 		if _, err := c.Call(ctx(t), &fr, nil); err != nil {
 			t.Fatalf("%v: %v", fr.Type, err)
 		}
+	}
+}
+
+// When core says a member left, that user's connections stop receiving the
+// channel; the others keep it.
+func TestMemberLeftEndsSubscriptions(t *testing.T) {
+	f := newFixture(t, nil)
+	bob := f.client("bob", wsclient.Options{})
+	carol := f.client("carol", wsclient.Options{})
+	for _, c := range []*wsclient.Conn{bob, carol} {
+		if err := c.Subscribe(ctx(t), "room"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := wire.Frame{Type: wire.TypeEvent, Kind: wire.EventMemberLeft, Channel: "room", From: "bob"}
+	f.nc.Publish(bus.EventSubject("room"), wire.Msgpack.Append(nil, &left))
+	for _, c := range []*wsclient.Conn{bob, carol} {
+		var fr wire.Frame
+		if err := c.Read(&fr); err != nil || fr.Kind != wire.EventMemberLeft {
+			t.Fatalf("got %+v, %v", fr, err)
+		}
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if n := len(f.srv.hub.members("room")); n != 1 {
+			return errorf("room has %d local members, want 1", n)
+		}
+		return nil
+	})
+	if err := bob.Subscribe(ctx(t), "room"); err != nil { // and may subscribe again if core allows
+		t.Fatal(err)
 	}
 }

@@ -65,7 +65,7 @@ type conn struct {
 
 // subscription is a connection's state for one channel, guarded by conn.mu.
 type subscription struct {
-	lastSeq  uint64         // highest message sequence written: replays and live events never repeat one
+	replayed uint64         // highest sequence the resume replay covered: live events up to it are repeats
 	pending  []pendingEvent // live events held while the subscription is being set up (access check, resume)
 	ready    bool           // set up: live events are written as they come
 	typingAt int64          // unix nanos of the last typing start relayed (debounce)
@@ -287,8 +287,10 @@ func (c *conn) isClosed() bool {
 }
 
 // deliver writes a channel event unless the subscription is still being set
-// up (the event is held) or it repeats a message already written (seq ≤ the
-// last one: a replay covered it).
+// up (the event is held) or the resume replay already carried it. Live
+// events are otherwise written as they come, even out of sequence order
+// (several core processes publish one channel's events): clients order by
+// sequence.
 func (c *conn) deliver(channel string, seq uint64, frame []byte) {
 	c.mu.Lock()
 	sub := c.subs[channel]
@@ -297,9 +299,8 @@ func (c *conn) deliver(channel string, seq uint64, frame []byte) {
 	case sub == nil: // unsubscribed meanwhile
 	case !sub.ready:
 		sub.pending = append(sub.pending, pendingEvent{seq: seq, frame: append([]byte(nil), frame...)})
-	case seq != 0 && seq <= sub.lastSeq:
+	case seq != 0 && seq <= sub.replayed:
 	default:
-		sub.lastSeq = max(sub.lastSeq, seq)
 		after = c.writeLocked(frame)
 	}
 	c.mu.Unlock()

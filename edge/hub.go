@@ -188,6 +188,13 @@ func (h *hub) fanout(channel string, ev *wire.Frame, raw []byte) {
 		h.srv.submitRead(func() { d.writeTo(chunk); wg.Done() })
 	}
 	wg.Wait()
+	if ev.Type == wire.TypeEvent && ev.Kind == wire.EventMemberLeft {
+		for _, c := range conns { // they were told; now they stop receiving
+			if c.userID == ev.From {
+				c.dropSubscription(channel)
+			}
+		}
+	}
 	for _, b := range bufs {
 		if b != nil {
 			bytebufferpool.Put(b)

@@ -100,7 +100,7 @@ func (c *conn) subscribe(f *wire.Frame) {
 		if c.subs == nil {
 			c.subs = make(map[string]*subscription, 1)
 		}
-		c.subs[f.Channel] = &subscription{lastSeq: f.Seq}
+		c.subs[f.Channel] = &subscription{replayed: f.Seq}
 	}
 	c.mu.Unlock()
 	switch {
@@ -132,18 +132,17 @@ func (c *conn) subscribe(f *wire.Frame) {
 	if reply.Type == wire.TypeMessages {
 		ev := framePool.Get().(*wire.Frame)
 		for i := range reply.Messages {
-			if m := &reply.Messages[i]; m.Seq > sub.lastSeq {
+			if m := &reply.Messages[i]; m.Seq > sub.replayed {
 				messageEvent(ev, f.Channel, m)
 				after = append(after, c.writeFrameLocked(ev))
-				sub.lastSeq = m.Seq
+				sub.replayed = m.Seq
 			}
 		}
 		framePool.Put(ev)
 	}
 	for _, p := range sub.pending {
-		if p.seq == 0 || p.seq > sub.lastSeq {
+		if p.seq == 0 || p.seq > sub.replayed {
 			after = append(after, c.writeLocked(p.frame))
-			sub.lastSeq = max(sub.lastSeq, p.seq)
 		}
 	}
 	sub.pending, sub.ready = nil, true

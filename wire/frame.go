@@ -93,12 +93,13 @@ type Frame struct {
 
 // Event kinds (Frame.Kind of an event).
 const (
-	EventMessage   uint8 = 0 // a new message
-	EventEdited    uint8 = 1 // message Seq was edited: ContentType and Data are the new content
-	EventDeleted   uint8 = 2 // message Seq became a tombstone
-	EventReactions uint8 = 3 // message Seq's reaction counts changed: Reactions
-	EventPinned    uint8 = 4 // message Seq was pinned
-	EventUnpinned  uint8 = 5 // message Seq was unpinned
+	EventMessage    uint8 = 0 // a new message
+	EventEdited     uint8 = 1 // message Seq was edited: ContentType and Data are the new content
+	EventDeleted    uint8 = 2 // message Seq became a tombstone
+	EventReactions  uint8 = 3 // message Seq's reaction counts changed: Reactions
+	EventPinned     uint8 = 4 // message Seq was pinned
+	EventUnpinned   uint8 = 5 // message Seq was unpinned
+	EventMemberLeft uint8 = 6 // user From left, was removed or banned: the server ends their subscriptions
 )
 
 // Receipt kinds (Frame.Kind of a receipt).

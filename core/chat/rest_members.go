@@ -201,7 +201,7 @@ func (a *api) removeMember(w http.ResponseWriter, r *http.Request, user string) 
 	} else if err != nil {
 		return err
 	}
-	a.svc.access.forget(id, target)
+	a.svc.memberLeft(id, target)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -252,6 +252,6 @@ func (a *api) ban(w http.ResponseWriter, r *http.Request, user string) error {
 	} else if err != nil {
 		return err
 	}
-	a.svc.access.forget(id, req.User)
+	a.svc.memberLeft(id, req.User)
 	return writeJSON(w, http.StatusOK, toAPIMember(&m))
 }

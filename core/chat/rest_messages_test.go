@@ -243,6 +243,7 @@ func TestRESTEditAndDelete(t *testing.T) {
 	// A sender who left may still erase what they wrote.
 	f.sendText("team", "carol", "c2", "regret")
 	must[any](t, f.do("carol", "DELETE", "/v1/channels/team/members/carol", nil), http.StatusNoContent)
+	f.wantEvent(events, wire.EventMemberLeft, 0, "carol")
 	must[messageJSON](t, f.do("carol", "DELETE", "/v1/channels/team/messages/3", nil), http.StatusOK)
 	f.wantEvent(events, wire.EventDeleted, 3, "carol")
 }

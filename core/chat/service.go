@@ -211,6 +211,14 @@ func (s *Service) commit(batch []*send) {
 	}
 }
 
+// memberLeft forgets the user's access and tells the channel, whose edges
+// then end the user's subscriptions to it.
+func (s *Service) memberLeft(channel, user string) {
+	s.access.forget(channel, user)
+	s.publish(&wire.Frame{Type: wire.TypeEvent, Kind: wire.EventMemberLeft, Channel: channel, From: user,
+		Time: time.Now().UnixMilli()})
+}
+
 // publish puts a wire frame on its channel's event subject.
 func (s *Service) publish(f *wire.Frame) {
 	if err := s.nc.Publish(bus.EventSubject(f.Channel), wire.Msgpack.Append(nil, f)); err != nil {
