@@ -341,8 +341,9 @@ func TestUpOnPostgres(t *testing.T) {
 	data := t.TempDir()
 	addr := freeAddr(t)
 	up := start(t, "up", "--listen", addr, "--data", data, "--postgres", url)
-	tok := devToken(t, data, "carol")
-	other := fmt.Sprintf("dave-%d", time.Now().UnixNano()) // a fresh DM on a shared database
+	run := time.Now().UnixNano() // the database outlives test runs: fresh users, fresh DM
+	tok := devToken(t, data, fmt.Sprintf("carol-%d", run))
+	other := fmt.Sprintf("dave-%d", run)
 	var dm struct{ ID string }
 	if code := rest(t, addr, tok, "POST", "/v1/dms", map[string]string{"user": other}, &dm); code != 201 {
 		t.Fatalf("open DM: %d", code)
