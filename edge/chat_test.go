@@ -141,3 +141,24 @@ func TestMemberLeftEndsSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A plain subscribe core allowed recently is answered by the edge's cache;
+// a resume always goes to core.
+func TestSubscribeAnswerCached(t *testing.T) {
+	f := newFixture(t, func(c *Config) {})
+	c := f.client("alice", wsclient.Options{})
+	if err := c.Subscribe(ctx(t), "room"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypeUnsubscribe, Channel: "room"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.stopCore()
+	if err := c.Subscribe(ctx(t), "room"); err != nil {
+		t.Fatalf("cached subscribe: %v", err)
+	}
+	c.Call(ctx(t), &wire.Frame{Type: wire.TypeUnsubscribe, Channel: "room"}, nil)
+	if _, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypeSubscribe, Channel: "room", Seq: 5}, nil); err == nil {
+		t.Fatal("resume answered without core")
+	}
+}

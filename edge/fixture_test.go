@@ -24,10 +24,11 @@ import (
 const testSecret = "0123456789abcdef0123456789abcdef-test-secret"
 
 type fixture struct {
-	t   *testing.T
-	srv *Server
-	nc  *nats.Conn
-	url string
+	t        *testing.T
+	srv      *Server
+	nc       *nats.Conn
+	url      string
+	stopCore func() // stops the core responder
 }
 
 // newFixture starts an embedded NATS server, a minimal core responder (a
@@ -44,7 +45,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	startResponder(t, nc)
+	stopCore := startResponder(t, nc)
 	verifier, err := auth.NewVerifier(auth.Config{Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +63,13 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &fixture{t: t, srv: srv, nc: nc, url: "ws://" + srv.Addr().String() + WebSocketPath}
+	return &fixture{t: t, srv: srv, nc: nc, url: "ws://" + srv.Addr().String() + WebSocketPath, stopCore: stopCore}
 }
 
 // startResponder plays core for edge tests: it numbers publishes per
 // channel, keeps them in memory for resume, and lets every user read every
 // channel except "forbidden".
-func startResponder(t *testing.T, nc *nats.Conn) {
+func startResponder(t *testing.T, nc *nats.Conn) (stop func()) {
 	var mu sync.Mutex
 	logs := map[string][]wire.Message{}
 	decode := func(m *nats.Msg) (bus.Request, *wire.Frame) {
@@ -110,7 +111,9 @@ func startResponder(t *testing.T, nc *nats.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pub.Unsubscribe(); other.Unsubscribe() })
+	stop = func() { pub.Unsubscribe(); other.Unsubscribe(); nc.Flush() }
+	t.Cleanup(stop)
+	return stop
 }
 
 func token(t testing.TB, user string) string {

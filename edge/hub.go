@@ -189,6 +189,7 @@ func (h *hub) fanout(channel string, ev *wire.Frame, raw []byte) {
 	}
 	wg.Wait()
 	if ev.Type == wire.TypeEvent && ev.Kind == wire.EventMemberLeft {
+		h.srv.access.forget(channel, ev.From)
 		for _, c := range conns { // they were told; now they stop receiving
 			if c.userID == ev.From {
 				c.dropSubscription(channel)

@@ -45,6 +45,7 @@ type Server struct {
 	hub            *hub
 	requests       *requests
 	users          users
+	access         accessCache
 
 	ln       netpoll.Listener
 	loop     netpoll.EventLoop

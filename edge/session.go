@@ -116,7 +116,7 @@ func (c *conn) subscribe(f *wire.Frame) {
 		c.writeError(f.ID, wire.CodeUnavailable, "bus unavailable")
 		return
 	}
-	reply, err := c.srv.requests.call(c, bus.RequestSubject(f.Channel), f)
+	reply, err := c.askCore(f)
 	if err != nil || reply.Type == wire.TypeError {
 		c.dropSubscription(f.Channel)
 		if err != nil {
@@ -154,6 +154,21 @@ func (c *conn) subscribe(f *wire.Frame) {
 	*ack = wire.Frame{Type: wire.TypeAck, ID: f.ID, Channel: f.Channel, More: reply.More}
 	c.writeFrame(ack)
 	framePool.Put(ack)
+}
+
+// askCore asks core whether the user may subscribe (and for the replay of a
+// resume); a plain subscribe already allowed recently is answered from the
+// edge's access cache.
+func (c *conn) askCore(f *wire.Frame) (*wire.Frame, error) {
+	now := nowNano()
+	if f.Seq == 0 && c.srv.access.ok(f.Channel, c.userID, now) {
+		return &wire.Frame{Type: wire.TypeAck}, nil
+	}
+	reply, err := c.srv.requests.call(c, bus.RequestSubject(f.Channel), f)
+	if err == nil && reply.Type != wire.TypeError {
+		c.srv.access.allow(f.Channel, c.userID, now)
+	}
+	return reply, err
 }
 
 // messageEvent fills ev with the event of a replayed message.
