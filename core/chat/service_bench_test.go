@@ -45,7 +45,7 @@ func BenchSend(b *testing.B, stores []chat.Store) {
 			b.Fatal(err)
 		}
 		defer nc.Close()
-		svc, err := chat.NewService(nc, store, chat.Config{}, nil)
+		svc, err := chat.NewService(nc, store, benchConfig, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -131,3 +131,5 @@ func BenchmarkSendPostgresTwoCores(b *testing.B) {
 	}
 	BenchSend(b, stores)
 }
+
+var benchConfig = chat.Config{}
