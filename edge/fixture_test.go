@@ -17,6 +17,7 @@ import (
 
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/bus/bustest"
 	"github.com/salamhq/salam/internal/wsclient"
 	"github.com/salamhq/salam/wire"
 )
@@ -35,16 +36,7 @@ type fixture struct {
 // per-channel sequencer, as core/relay does) and an edge on 127.0.0.1:0.
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := bus.Connect(bus.Config{}, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	_, nc := bustest.Start(t)
 	stopCore := startResponder(t, nc)
 	verifier, err := auth.NewVerifier(auth.Config{Secret: testSecret})
 	if err != nil {

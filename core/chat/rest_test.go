@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/internal/bus"
-	"github.com/salamhq/salam/storage/sqlite"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -36,29 +34,7 @@ type restFixture struct {
 
 func newRESTFixture(t testing.TB) *restFixture {
 	t.Helper()
-	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := bus.Connect(bus.Config{}, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	svc, err := chat.NewService(nc, store, chat.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Stop(context.Background()) })
+	nc, store, svc := startChat(t)
 	api := chat.NewAPI(svc, func(r *http.Request) (string, error) {
 		if u := r.Header.Get(testUserHeader); u != "" {
 			return u, nil

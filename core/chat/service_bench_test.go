@@ -13,6 +13,7 @@ import (
 
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/bus/bustest"
 	"github.com/salamhq/salam/storage/postgres"
 	"github.com/salamhq/salam/storage/sqlite"
 	"github.com/salamhq/salam/wire"
@@ -34,11 +35,7 @@ func BenchmarkSendSQLite(b *testing.B) {
 // NATS connection and store handle, in one queue group) with concurrent
 // publishes and reports msgs/s and ack latency percentiles.
 func BenchSend(b *testing.B, stores []chat.Store) {
-	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ns.Shutdown()
+	ns, client := bustest.Start(b)
 	for _, store := range stores {
 		nc, err := bus.Connect(bus.Config{}, ns, nil)
 		if err != nil {
@@ -62,11 +59,6 @@ func BenchSend(b *testing.B, stores []chat.Store) {
 			b.Fatal(err)
 		}
 	}
-	client, err := bus.Connect(bus.Config{}, ns, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
 	var next atomic.Int64
 	lat := make([][]time.Duration, inFlight)
 	body := make([]byte, 200)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/bus/bustest"
 	"github.com/salamhq/salam/storage/sqlite"
 	"github.com/salamhq/salam/wire"
 )
@@ -25,30 +26,29 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{}, nil)
+	nc, store, svc := startChat(t)
+	return &fixture{t: t, nc: nc, store: store, svc: svc}
+}
+
+// startChat runs a chat service on an embedded NATS server and a fresh
+// SQLite store; everything stops when tb ends.
+func startChat(tb testing.TB) (*nats.Conn, chat.Store, *chat.Service) {
+	tb.Helper()
+	_, nc := bustest.Start(tb)
+	store, err := sqlite.Open(filepath.Join(tb.TempDir(), "chat.db"), sqlite.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := bus.Connect(bus.Config{}, ns, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	tb.Cleanup(func() { store.Close() })
 	svc, err := chat.NewService(nc, store, chat.Config{}, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := svc.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { svc.Stop(context.Background()) })
-	return &fixture{t: t, nc: nc, store: store, svc: svc}
+	tb.Cleanup(func() { svc.Stop(context.Background()) })
+	return nc, store, svc
 }
 
 func (f *fixture) channel(id string, members ...string) {
