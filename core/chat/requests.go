@@ -181,11 +181,30 @@ func (s *Service) history(ctx context.Context, user string, f *wire.Frame) (*wir
 	if cursors > 1 || q.Limit > MaxHistoryLimit {
 		return errorFrame(wire.CodeBadFrame, "history takes at most one of hb, ha, hr and n ≤ 200"), nil
 	}
-	msgs, more, err := s.store.History(ctx, q)
+	msgs, more, err := s.readHistory(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	return messagesFrame(f.Channel, msgs, more), nil
+}
+
+// readHistory reads a page. Oldest-first with no cursor starts at the first
+// message: sequences are gap-free from 1, so that page is Seq < Limit+1, and
+// more newer messages exist when the channel's last sequence is past it.
+func (s *Service) readHistory(ctx context.Context, q HistoryQuery) ([]Message, bool, error) {
+	if !q.Oldest || q.Before != 0 || q.After != 0 || q.Around != 0 {
+		return s.store.History(ctx, q)
+	}
+	q.Before = uint64(q.Limit) + 1
+	msgs, _, err := s.store.History(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	ch, err := s.store.Channel(ctx, q.Channel)
+	if err != nil {
+		return nil, false, err
+	}
+	return msgs, ch.LastSeq > uint64(q.Limit), nil
 }
 
 func messagesFrame(channel string, msgs []Message, more bool) *wire.Frame {

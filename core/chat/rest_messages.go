@@ -238,7 +238,7 @@ func (a *api) history(w http.ResponseWriter, r *http.Request, user string) error
 	if err := a.canRead(r.Context(), id, user); err != nil {
 		return err
 	}
-	msgs, more, err := a.svc.store.History(r.Context(), q)
+	msgs, more, err := a.svc.readHistory(r.Context(), q)
 	if err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func TestRESTHistory(t *testing.T) {
 	tests := []struct{ query, want string }{
 		{"", "7,6,5,4,3,2,1 more=false"},
 		{"?limit=3", "7,6,5 more=true"},
-		{"?limit=3&order=asc", "5,6,7 more=true"},
+		{"?limit=3&order=asc", "1,2,3 more=true"}, // no cursor + asc: from the first message
 		{"?before=4", "3,2,1 more=false"},
 		{"?before=6&limit=2&order=asc", "4,5 more=true"},
 		{"?after=5&order=asc", "6,7 more=false"},

@@ -216,6 +216,15 @@ func TestResumeHistoryAndReceipts(t *testing.T) {
 	if len(r.Messages) != 5 || r.Messages[0].Seq != 7 || r.Messages[4].Seq != 3 || !r.More {
 		t.Fatalf("history page 2: %+v", r)
 	}
+	// Oldest-first without a cursor starts at the first message.
+	r = f.request(bus.RequestSubject("team"), "bob", &wire.Frame{Type: wire.TypeHistory, Channel: "team", Limit: 5, Oldest: true})
+	if len(r.Messages) != 5 || r.Messages[0].Seq != 1 || r.Messages[4].Seq != 5 || !r.More {
+		t.Fatalf("oldest page: %+v", r)
+	}
+	r = f.request(bus.RequestSubject("team"), "bob", &wire.Frame{Type: wire.TypeHistory, Channel: "team", Limit: 12, Oldest: true})
+	if len(r.Messages) != 12 || r.More {
+		t.Fatalf("whole channel oldest-first: %d messages, more %v", len(r.Messages), r.More)
+	}
 	if r := f.request(bus.RequestSubject("team"), "bob", &wire.Frame{Type: wire.TypeHistory, Channel: "team", Before: 5, Since: 1}); r.Code != wire.CodeBadFrame {
 		t.Fatalf("two cursors: %+v", r)
 	}
