@@ -73,8 +73,13 @@ func TestTypingRelayedDebouncedAndNotEchoed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i := 0; i < 5; i++ { // only the first start of a burst is relayed
+	alice2 := f.client("alice", wsclient.Options{}) // a second device of the same user
+	if err := alice2.Subscribe(ctx(t), "room"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // only the first start of a burst is relayed, across the user's devices
 		alice.Send(&wire.Frame{Type: wire.TypeTyping, Channel: "room"})
+		alice2.Send(&wire.Frame{Type: wire.TypeTyping, Channel: "room"})
 	}
 	alice.Send(&wire.Frame{Type: wire.TypeTyping, Channel: "room", Stop: true})
 	alice.Send(&wire.Frame{Type: wire.TypePing, ID: 1})

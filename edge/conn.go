@@ -68,7 +68,6 @@ type subscription struct {
 	replayed uint64         // highest sequence the resume replay covered: live events up to it are repeats
 	pending  []pendingEvent // live events held while the subscription is being set up (access check, resume)
 	ready    bool           // set up: live events are written as they come
-	typingAt int64          // unix nanos of the last typing start relayed (debounce)
 }
 
 type pendingEvent struct {

@@ -128,6 +128,11 @@ func (c *conn) subscribe(f *wire.Frame) {
 	}
 	c.mu.Lock()
 	sub := c.subs[f.Channel]
+	if sub == nil { // ended meanwhile (the user left the channel)
+		c.mu.Unlock()
+		c.writeError(f.ID, wire.CodeNotMember, "no longer a member")
+		return
+	}
 	var after []afterWrite
 	if reply.Type == wire.TypeMessages {
 		ev := framePool.Get().(*wire.Frame)
@@ -212,21 +217,20 @@ func (c *conn) publish(f *wire.Frame) {
 }
 
 // typing relays a typing frame of a subscribed channel to its other
-// subscribers, at most one start per typingInterval; it never reaches core.
+// subscribers: stops always, starts at most once per user per channel per
+// typingInterval. It never reaches core.
 func (c *conn) typing(f *wire.Frame) {
-	now := nowNano()
 	c.mu.Lock()
-	sub := c.subs[f.Channel]
-	relay := sub != nil && (f.Stop || now-sub.typingAt >= int64(typingInterval))
-	if relay && !f.Stop {
-		sub.typingAt = now
-	}
+	_, subscribed := c.subs[f.Channel]
 	c.mu.Unlock()
-	if sub == nil {
+	if !subscribed {
 		c.writeError(f.ID, wire.CodeNotSubscribed, "subscribe before typing")
 		return
 	}
-	if relay {
+	if c.user == nil {
+		c.user = c.srv.users.acquire(c.userID)
+	}
+	if f.Stop || c.user.relayTyping(f.Channel, nowNano()) {
 		out := wire.Frame{Type: wire.TypeTyping, Channel: f.Channel, From: c.userID, Stop: f.Stop, Time: nowMilli()}
 		c.srv.nc.Publish(bus.EventSubject(f.Channel), wire.Msgpack.Append(nil, &out))
 	}

@@ -13,7 +13,24 @@ type userState struct {
 
 	mu        sync.Mutex
 	publishes bucket.Bucket
-	refs      int // guarded by users.mu
+	typingAt  map[string]int64 // channel → unix nanos of the last typing start relayed
+	refs      int              // guarded by users.mu
+}
+
+// relayTyping reports whether a typing start in channel is relayed: at most
+// one per user per channel per typingInterval on this edge, whatever the
+// number of the user's devices.
+func (u *userState) relayTyping(channel string, now int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if now-u.typingAt[channel] < int64(typingInterval) {
+		return false
+	}
+	if u.typingAt == nil {
+		u.typingAt = make(map[string]int64)
+	}
+	u.typingAt[channel] = now
+	return true
 }
 
 func (u *userState) allowPublish(now int64, cfg *Config) bool {
