@@ -60,20 +60,35 @@ func (f *HTTPForwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.Copy(w, resp.Body)
 }
 
-// ServeHTTP answers forwarded requests with h, in the core queue group.
+// maxConcurrentHTTP bounds the forwarded requests one core serves at once.
+const maxConcurrentHTTP = 64
+
+// ServeHTTP answers forwarded requests with h, in the core queue group, up
+// to maxConcurrentHTTP at a time (nats.go would otherwise run them one by one).
 func ServeHTTP(nc *nats.Conn, h http.Handler) (*nats.Subscription, error) {
+	slots := make(chan struct{}, maxConcurrentHTTP)
 	return nc.QueueSubscribe(RESTSubject, QueueCore, func(m *nats.Msg) {
-		var out bytes.Buffer
-		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(m.Data)))
-		if err != nil {
-			fmt.Fprint(&out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-		} else {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			resp := rec.Result()
-			resp.ContentLength = int64(rec.Body.Len())
-			resp.Write(&out)
-		}
-		m.Respond(out.Bytes())
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots }()
+			serveForwarded(m, h)
+		}()
 	})
+}
+
+// serveForwarded runs one forwarded request through h and replies with the
+// whole response (httptest's recorder is a plain in-memory ResponseWriter).
+func serveForwarded(m *nats.Msg, h http.Handler) {
+	var out bytes.Buffer
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(m.Data)))
+	if err != nil {
+		fmt.Fprint(&out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+	} else {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		resp := rec.Result()
+		resp.ContentLength = int64(rec.Body.Len())
+		resp.Write(&out)
+	}
+	m.Respond(out.Bytes())
 }
