@@ -53,7 +53,7 @@ var (
 )
 
 // start runs `salam args...` and waits until it announces its address.
-func start(t *testing.T, args ...string) *proc {
+func start(t testing.TB, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(salamBin, args...)
 	stderr, _ := cmd.StderrPipe()
@@ -101,7 +101,7 @@ func start(t *testing.T, args ...string) *proc {
 	return p
 }
 
-func devToken(t *testing.T, data, user string) string {
+func devToken(t testing.TB, data, user string) string {
 	t.Helper()
 	out, err := exec.Command(salamBin, "token", "--user", user, "--data", data).Output()
 	if err != nil {
@@ -130,7 +130,7 @@ func connect(t *testing.T, addr, token string) *wsclient.Conn {
 }
 
 // rest calls the REST API as the token's user and decodes the JSON answer.
-func rest(t *testing.T, addr, token, method, path string, body any, out any) int {
+func rest(t testing.TB, addr, token, method, path string, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {

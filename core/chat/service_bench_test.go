@@ -5,18 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/chat/chatbench"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/bus/bustest"
 	"github.com/salamhq/salam/storage/postgres"
 	"github.com/salamhq/salam/storage/sqlite"
-	"github.com/salamhq/salam/wire"
 )
 
 // BenchmarkSendSQLite measures acknowledged messages per second through the
@@ -32,8 +29,8 @@ func BenchmarkSendSQLite(b *testing.B) {
 }
 
 // BenchSend drives len(stores) chat services (each its own core: its own
-// NATS connection and store handle, in one queue group) with concurrent
-// publishes and reports msgs/s and ack latency percentiles.
+// NATS connection and store handle, in one queue group) with
+// chatbench.Drive.
 func BenchSend(b *testing.B, stores []chat.Store) {
 	ns, client := bustest.Start(b)
 	for _, store := range stores {
@@ -51,56 +48,17 @@ func BenchSend(b *testing.B, stores []chat.Store) {
 		}
 		defer svc.Stop(context.Background())
 	}
-	const channels, inFlight = 16, 256
+	const channels = 16
 	run := time.Now().UnixNano()
+	var ids []string
 	for i := 0; i < channels; i++ {
 		ch := chat.Channel{ID: fmt.Sprintf("b%d-%d", run, i), Kind: chat.KindGroup, Name: "bench", MemberCap: 256, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 		if _, err := stores[0].CreateChannel(context.Background(), ch, "alice"); err != nil {
 			b.Fatal(err)
 		}
+		ids = append(ids, ch.ID)
 	}
-	var next atomic.Int64
-	lat := make([][]time.Duration, inFlight)
-	body := make([]byte, 200)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	for w := 0; w < inFlight; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				ch := fmt.Sprintf("b%d-%d", run, i%channels)
-				f := wire.Frame{Type: wire.TypePublish, Channel: ch, MsgID: fmt.Sprintf("m%d", i), Data: body}
-				req := bus.Request{User: "alice", Frame: wire.Msgpack.Append(nil, &f)}
-				start := time.Now()
-				m, err := client.Request(bus.PublishSubject(ch), req.AppendMsgpack(nil), 10*time.Second)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				var ack wire.Frame
-				if wire.Msgpack.Decode(m.Data, &ack) != nil || ack.Type != wire.TypeAck {
-					b.Errorf("reply %+v", ack)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(start))
-			}
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) > 0 {
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
-	}
+	chatbench.Drive(b, client, "alice", ids)
 }
 
 // BenchmarkSendPostgresTwoCores is the production shape: two chat services
