@@ -40,7 +40,7 @@ func errorFrame(code wire.Code, reason string) *wire.Frame {
 
 func (s *Service) reply(m *nats.Msg, f *wire.Frame) {
 	if m.Reply != "" {
-		s.nc.Publish(m.Reply, wire.Msgpack.Append(nil, f))
+		s.send(m.Reply, f)
 	}
 }
 
@@ -82,16 +82,16 @@ func (s *Service) onPublish(m *nats.Msg) {
 		if reply == "" {
 			return
 		}
-		var out *wire.Frame
+		var out wire.Frame
 		switch {
 		case err != nil:
-			out = errorFrame(wire.CodeUnavailable, "store unavailable; retry with the same client message id")
+			out = *errorFrame(wire.CodeUnavailable, "store unavailable; retry with the same client message id")
 		case r.Err != nil:
-			out = errorFrame(codeOf(r.Err), r.Err.Error())
+			out = *errorFrame(codeOf(r.Err), r.Err.Error())
 		default:
-			out = &wire.Frame{Type: wire.TypeAck, Channel: r.Message.Channel, Seq: r.Message.Seq, Time: r.Message.CreatedAt.UnixMilli()}
+			out = wire.Frame{Type: wire.TypeAck, Channel: r.Message.Channel, Seq: r.Message.Seq, Time: r.Message.CreatedAt.UnixMilli()}
 		}
-		s.nc.Publish(reply, wire.Msgpack.Append(nil, out))
+		s.send(reply, &out)
 	}}
 }
 

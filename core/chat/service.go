@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/valyala/bytebufferpool"
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/wire"
@@ -221,9 +222,19 @@ func (s *Service) memberLeft(channel, user string) {
 
 // publish puts a wire frame on its channel's event subject.
 func (s *Service) publish(f *wire.Frame) {
-	if err := s.nc.Publish(bus.EventSubject(f.Channel), wire.Msgpack.Append(nil, f)); err != nil {
+	if err := s.send(bus.EventSubject(f.Channel), f); err != nil {
 		s.log.Warn("event publish", "channel", f.Channel, "type", f.Type, "err", err)
 	}
+}
+
+// send encodes f into a pooled buffer (nats.go copies what it publishes)
+// and publishes it on subject.
+func (s *Service) send(subject string, f *wire.Frame) error {
+	buf := bytebufferpool.Get()
+	buf.B = wire.Msgpack.Append(buf.B[:0], f)
+	err := s.nc.Publish(subject, buf.B)
+	bytebufferpool.Put(buf)
+	return err
 }
 
 // eventFrame is the event announcing a new message.
