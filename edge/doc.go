@@ -30,7 +30,11 @@
 //     the close callback, which takes conn.mu, on the calling goroutine.
 //   - hub.mu guards the channel index; it is taken after conn.mu is
 //     released, never while holding it.
-//   - registry shard locks, requests.mu and users.mu are leaves.
+//   - registry shard locks, requests.mu, users.mu, userState.mu and
+//     accessCache.mu are leaves.
+//   - conn.subs (a connection's subscriptions, with the held events of one
+//     being set up and the resume watermark) is guarded by conn.mu: the read
+//     path adds and removes entries, the dispatch shards read them.
 //
 // # Writes
 //

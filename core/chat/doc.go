@@ -5,5 +5,9 @@
 // REST, and keeps its state through the Store interface declared here and
 // implemented in storage/postgres and storage/sqlite.
 //
+// Goroutines: see Service. REST handlers (rest*.go, documented in
+// openapi.yaml) run on the HTTP server's goroutines, or on bus.ServeHTTP's
+// for requests forwarded by edges; they share the Store and Service.Send.
+//
 // It must not import edge or any storage implementation.
 package chat

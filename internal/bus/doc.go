@@ -16,6 +16,8 @@
 //	  (reply inbox)    core (reply)         the requesting edge            wire frame            -
 //	salam.ev.<chan>    core after commit;   each edge with local           wire frame (event,    none: every
 //	                   edges for typing     subscribers of <chan>          typing, receipt)      edge gets it
+//	salam.rest         edge (request)       core (ServeHTTP)               HTTP/1.1 request;     salam.core
+//	                                                                       reply: HTTP response
 //
 // Replies and events are wire frames encoded with wire.Msgpack, so an edge
 // forwards them to msgpack clients without decoding (it only adds the
