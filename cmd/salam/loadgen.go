@@ -39,6 +39,7 @@ func cmdLoadgen(args []string) error {
 	fs.IntVar(&o.Conns, "conns", 0, "connections to open; fanout: subscribers (required)")
 	fs.IntVar(&o.Workers, "workers", 0, fmt.Sprintf("worker processes (default ceil(conns/%d))", loadgen.ConnsPerWorker))
 	fs.IntVar(&o.Rate, "rate", 2000, "ramp rate, new connections per second over all workers")
+	maxErrors := fs.Float64("max-error-rate", 0.01, "exit with status 1 when more than this fraction of connections failed or dropped")
 	fs.DurationVar(&o.Hold, "hold", 0, "idle: how long to hold the connections after the settle (default 10s)")
 	fs.DurationVar(&o.Settle, "settle", 0, "pause after the ramp before sampling the server's RSS (default 2s)")
 	fs.IntVar(&o.Messages, "messages", 20, "fanout: messages to publish")
@@ -84,8 +85,25 @@ func cmdLoadgen(args []string) error {
 		} else {
 			printSummary(rep)
 		}
+		if err == nil {
+			err = verdict(rep, *maxErrors)
+		}
 	}
 	return err
+}
+
+// verdict fails a run that lost messages or whose connection errors passed
+// the allowed rate, so that scripts and CI can rely on the exit status.
+func verdict(r *loadgen.Report, maxErrorRate float64) error {
+	failed := r.ConnectErrors.Total + r.ConnectionsDropped
+	switch {
+	case r.Lost > 0:
+		return &exitError{code: 1, msg: fmt.Sprintf("loadgen: %d deliveries lost", r.Lost)}
+	case r.ConnectionsRequested > 0 && float64(failed)/float64(r.ConnectionsRequested) > maxErrorRate:
+		return &exitError{code: 1, msg: fmt.Sprintf("loadgen: %d of %d connections failed or dropped (allowed rate %g)",
+			failed, r.ConnectionsRequested, maxErrorRate)}
+	}
+	return nil
 }
 
 // readDevSecret reads the dev secret of a data directory without creating
