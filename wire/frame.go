@@ -26,16 +26,17 @@ const (
 	TypeReceipt     Type = 13 // either way: a delivered or read cursor moved (Kind, Seq)
 	TypeHistory     Type = 14 // client → server: ask for a page of a channel's messages
 	TypeMessages    Type = 15 // server → client: a page of messages, the reply to history
+	TypePresence    Type = 16 // server → client: user From came online or went offline (Kind), in Channel
 )
 
 // MaxType is the highest frame type this version knows.
-const MaxType = TypeMessages
+const MaxType = TypePresence
 
 // Known reports whether t is a frame type of protocol v1.
 func (t Type) Known() bool { return t >= TypeConnect && t <= MaxType }
 
 var typeNames = [...]string{"", "connect", "connected", "subscribe", "unsubscribe", "publish",
-	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages"}
+	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages", "presence"}
 
 // String returns the lower-case name used in PROTOCOL.md and in metric labels.
 func (t Type) String() string {
@@ -100,6 +101,12 @@ const (
 	EventPinned     uint8 = 4 // message Seq was pinned
 	EventUnpinned   uint8 = 5 // message Seq was unpinned
 	EventMemberLeft uint8 = 6 // user From left, was removed or banned: the server ends their subscriptions
+)
+
+// Presence kinds (Frame.Kind of a presence frame).
+const (
+	PresenceOnline  uint8 = 1 // the user has at least one live connection
+	PresenceOffline uint8 = 2 // the user has none; Time is when they were last seen
 )
 
 // Receipt kinds (Frame.Kind of a receipt).

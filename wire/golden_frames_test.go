@@ -72,6 +72,8 @@ var goldenFrames = map[string]Frame{
 		ContentType: "application/x-salam-e2ee"},
 	"ack-subscribe-more":        {Type: TypeAck, ID: 3, More: true},
 	"ack-subscribe-resume-more": {Type: TypeAck, ID: 3, Channel: general, More: true},
+	"presence-online":           {Type: TypePresence, Channel: "dm:5e1f", From: "u-1042", Kind: PresenceOnline},
+	"presence-offline":          {Type: TypePresence, Channel: "dm:5e1f", From: "u-1042", Time: 1767225600000, Kind: PresenceOffline},
 	"event-message": {Type: TypeEvent, Channel: general, Data: []byte("Lihat foto ini 📷"), Seq: 1502,
 		MsgID: "01JD5Z4A2B", From: "u-1042", Time: 1767225690000, ContentType: "text/markdown", ReplyTo: 1500,
 		Attachments: []Attachment{photo}},
