@@ -46,6 +46,7 @@ type Server struct {
 	requests       *requests
 	users          users
 	access         accessCache
+	presence       *presenceReporter
 
 	ln       netpoll.Listener
 	loop     netpoll.EventLoop
@@ -140,6 +141,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.hub = newHub(s, s.nc)
+	s.presence = newPresenceReporter(s.nc, cfg.PresenceBeat)
 	return s, nil
 }
 
@@ -237,6 +239,9 @@ func (c *conn) onClose(netpoll.Connection) error {
 	if c.user != nil {
 		s.users.release(c.user)
 	}
+	if c.state.Load() == stateConnected {
+		s.presence.leave(c.userID)
+	}
 	if c.state.Load() >= stateOpen {
 		s.conns.Add(-1)
 		s.metrics.connections.Dec()
@@ -309,6 +314,7 @@ func (s *Server) Close() error {
 		s.ln.Close()
 	}
 	s.hub.close()
+	s.presence.close()
 	return s.requests.sub.Unsubscribe()
 }
 

@@ -61,6 +61,7 @@ func (c *conn) connect(f *wire.Frame) {
 	cfg := &c.srv.cfg
 	c.session = nuid.Next()
 	c.state.Store(stateConnected)
+	c.srv.presence.join(c.userID)
 	c.writeFrame(&wire.Frame{
 		Type:    wire.TypeConnected,
 		ID:      f.ID,

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
@@ -28,6 +29,7 @@ type config struct {
 	NATS     bus.Config         `yaml:"nats"`
 	Embedded bus.EmbeddedConfig `yaml:"embedded_nats"`
 	Chat     chat.Config        `yaml:"chat"`
+	Presence presenceConfig     `yaml:"presence"`
 	Store    storeConfig        `yaml:"store"`
 	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
 	// GCPercent is the Go GC target (GOGC) of the process; default 50: an
@@ -46,6 +48,13 @@ type storeConfig struct {
 	Synchronous string `yaml:"synchronous"`  // embedded: NORMAL (survives process crashes, default) or FULL (power loss)
 }
 
+// presenceConfig picks the presence store: Redis when RedisAddr is set,
+// otherwise in memory (one core process: the embedded default).
+type presenceConfig struct {
+	RedisAddr string          `yaml:"redis_addr"` // host:port (comma-separated seeds for a cluster); empty = in memory
+	Service   presence.Config `yaml:"service"`
+}
+
 // parseConfig parses the shared flags of up/edge/core into a config.
 func parseConfig(name string, args []string) (*config, error) {
 	cfg := &config{Data: "./salam-data", LogLevel: "info", GCPercent: 50}
@@ -55,6 +64,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
 	data := fs.String("data", "", "data directory (env SALAM_DATA; default ./salam-data)")
 	natsURLs := fs.String("nats", "", "external NATS URLs, comma-separated (env SALAM_NATS_URL); empty = embedded")
+	redisAddr := fs.String("redis", "", "Redis address for presence (env SALAM_REDIS_ADDR); empty = in memory")
 	postgres := fs.String("postgres", "", "Postgres URL for chat storage (env SALAM_POSTGRES_URL); empty = embedded SQLite in --data")
 	natsListen := fs.String("nats-listen", "", "salam up: also expose the embedded NATS on this address (env SALAM_NATS_LISTEN)")
 	secret := fs.String("auth-secret", "", "HS256 secret (env SALAM_AUTH_SECRET); default: the dev secret in --data")
@@ -88,6 +98,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	set(&cfg.Auth.Secret, *secret, "SALAM_AUTH_SECRET")
 	set(&cfg.LogLevel, *logLevel, "SALAM_LOG_LEVEL")
 	set(&cfg.Store.PostgresURL, *postgres, "SALAM_POSTGRES_URL")
+	set(&cfg.Presence.RedisAddr, *redisAddr, "SALAM_REDIS_ADDR")
 	var urls string
 	set(&urls, *natsURLs, "SALAM_NATS_URL")
 	if urls != "" {

@@ -5,7 +5,10 @@ import (
 	"time"
 
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/presence"
+	"github.com/salamhq/salam/storage/memory"
 	"github.com/salamhq/salam/storage/postgres"
+	"github.com/salamhq/salam/storage/redis"
 	"github.com/salamhq/salam/storage/sqlite"
 )
 
@@ -18,4 +21,29 @@ func openStore(cfg *config) (chat.Store, error) {
 		return postgres.Open(ctx, cfg.Store.PostgresURL, postgres.Options{})
 	}
 	return sqlite.Open(cfg.Store.SQLitePath, sqlite.Options{Synchronous: cfg.Store.Synchronous})
+}
+
+// openPresence opens the presence store: Redis when configured (several
+// core processes share it), in memory otherwise.
+func openPresence(cfg *config) (presence.Store, func(), error) {
+	if cfg.Presence.RedisAddr == "" {
+		return memory.NewPresence(), func() {}, nil
+	}
+	p, err := redis.Open(cfg.Presence.RedisAddr, redis.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, p.Close, nil
+}
+
+// channelsOf is the presence audience: the channels a user is a member of.
+type channelsOf struct{ store chat.Store }
+
+func (a channelsOf) ChannelsOf(ctx context.Context, user string) ([]string, error) {
+	chs, err := a.store.ChannelsOf(ctx, user)
+	ids := make([]string, len(chs))
+	for i, ch := range chs {
+		ids[i] = ch.ID
+	}
+	return ids, err
 }

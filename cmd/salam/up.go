@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
@@ -85,6 +86,19 @@ func run(name string, args []string, r roles) error {
 		if err := core.Start(); err != nil {
 			return err
 		}
+		pstore, closePresence, err := openPresence(cfg)
+		if err != nil {
+			return err
+		}
+		defer closePresence()
+		pres, err := presence.NewService(nc, pstore, channelsOf{store}, cfg.Presence.Service, log)
+		if err != nil {
+			return err
+		}
+		if err := pres.Start(); err != nil {
+			return err
+		}
+		defer pres.Stop()
 	}
 	verifier, err := cfg.verifier()
 	if err != nil {
