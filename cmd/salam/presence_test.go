@@ -71,3 +71,30 @@ func presenceAcrossEdges(t *testing.T, upArgs ...string) {
 		t.Fatalf("offline %+v after %v", f, time.Since(killed))
 	}
 }
+
+// The presence query over REST, through an edge process (forwarded to core).
+func TestPresenceQueryThroughEdge(t *testing.T) {
+	data := t.TempDir()
+	up := start(t, "up", "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--data", data)
+	edge := start(t, "edge", "--listen", "127.0.0.1:0", "--nats", up.nats, "--data", data)
+	aliceTok, bobTok := devToken(t, data, "alice"), devToken(t, data, "bob")
+	if code := rest(t, up.addr, aliceTok, "POST", "/v1/dms", map[string]string{"user": "bob"}, nil); code != 201 {
+		t.Fatalf("open DM: %d", code)
+	}
+	connect(t, up.addr, aliceTok)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var states []struct {
+			User   string
+			Online bool
+		}
+		code := rest(t, edge.addr, bobTok, "GET", "/v1/presence?users=alice,nobody", nil, &states)
+		if code == 200 && len(states) == 2 && states[0].Online && !states[1].Online {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("presence query: %d %+v", code, states)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -74,6 +74,7 @@ func run(name string, args []string, r roles) error {
 	defer nc.Close()
 
 	var core *chat.Service
+	var pres *presence.Service
 	if r.core {
 		store, err := openStore(cfg)
 		if err != nil {
@@ -91,7 +92,7 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer closePresence()
-		pres, err := presence.NewService(nc, pstore, channelsOf{store}, cfg.Presence.Service, log)
+		pres, err = presence.NewService(nc, pstore, channelsOf{store}, cfg.Presence.Service, log)
 		if err != nil {
 			return err
 		}
@@ -108,10 +109,14 @@ func run(name string, args []string, r roles) error {
 	var draining atomic.Bool
 	mux := opsHandler(reg, nc, cfg.Pprof, draining.Load)
 	if core != nil { // REST /v1 runs in core, with the WebSocket's tokens, here and for every edge over NATS
-		api := chat.NewAPI(core, func(r *http.Request) (string, error) {
+		authenticate := func(r *http.Request) (string, error) {
 			claims, err := verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 			return claims.UserID, err
-		})
+		}
+		api := http.NewServeMux()
+		api.Handle("/v1/", chat.NewAPI(core, authenticate))
+		api.Handle("/v1/presence", presence.NewAPI(pres, authenticate))
+		api.Handle("/v1/presence/", presence.NewAPI(pres, authenticate))
 		mux.Handle("/v1/", api)
 		if _, err := bus.ServeHTTP(nc, api); err != nil {
 			return err

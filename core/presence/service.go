@@ -166,8 +166,11 @@ func (s *Service) publishLoop() {
 
 func (s *Service) announce(st State) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if cur, err := s.store.Get(ctx, []string{st.User}); err == nil && len(cur) == 1 && cur[0].Invisible {
+		return // invisible users appear offline: their changes are not announced
+	}
 	channels, err := s.audience.ChannelsOf(ctx, st.User)
-	cancel()
 	if err != nil {
 		s.log.Warn("presence audience", "user", st.User, "err", err)
 		return
