@@ -30,6 +30,8 @@ type Config struct {
 	PublishBurst     int           `yaml:"publish_burst"`      // default 40
 	UserPublishRate  float64       `yaml:"user_publish_rate"`  // publishes/s per user across its connections on this edge; default 50
 	UserPublishBurst int           `yaml:"user_publish_burst"` // default 100
+	IPUpgradeRate    float64       `yaml:"ip_upgrade_rate"`    // WebSocket upgrades/s per client address (429 over it); default 200 (carrier NAT puts many users behind one address)
+	IPUpgradeBurst   int           `yaml:"ip_upgrade_burst"`   // default 2000
 	AbuseLimit       int           `yaml:"abuse_limit"`        // rate-limit violations per AbuseWindow before close 4003; default 20
 	AbuseWindow      time.Duration `yaml:"abuse_window"`       // default 10s
 	DrainTimeout     time.Duration `yaml:"drain_timeout"`      // SIGTERM → reconnect frames → close 4006 after this; default 10s
@@ -59,6 +61,8 @@ func (c *Config) EnsureDefaults() {
 	setDefault(&c.PublishBurst, 40)
 	setDefault(&c.UserPublishRate, 50)
 	setDefault(&c.UserPublishBurst, 100)
+	setDefault(&c.IPUpgradeRate, 200)
+	setDefault(&c.IPUpgradeBurst, 2000)
 	setDefault(&c.AbuseLimit, 20)
 	setDefault(&c.AbuseWindow, 10*time.Second)
 	setDefault(&c.DrainTimeout, 10*time.Second)
@@ -95,6 +99,7 @@ func (c *Config) Validate() error {
 		{c.FrameRate > 0 && c.FrameBurst > 0, "frame_rate/frame_burst"},
 		{c.PublishRate > 0 && c.PublishBurst > 0, "publish_rate/publish_burst"},
 		{c.UserPublishRate > 0 && c.UserPublishBurst > 0, "user_publish_rate/user_publish_burst"},
+		{c.IPUpgradeRate > 0 && c.IPUpgradeBurst > 0, "ip_upgrade_rate/ip_upgrade_burst"},
 		{c.AbuseLimit > 0 && c.AbuseWindow > 0, "abuse_limit/abuse_window"},
 		{c.DrainTimeout > 0, "drain_timeout"},
 		{c.PresenceBeat >= 100*time.Millisecond, "presence_beat (≥ 100ms)"},

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -77,6 +78,9 @@ func (c *conn) upgrade(req *http.Request, head []byte) {
 		return
 	case s.conns.Load() >= int64(s.cfg.MaxConns):
 		refuse(http.StatusServiceUnavailable, "too_many_connections", "too many connections", "this node is full")
+		return
+	case !s.limits.allow("ip:"+remoteIP(c), s.cfg.IPUpgradeRate, s.cfg.IPUpgradeBurst):
+		refuse(http.StatusTooManyRequests, "rate_limited", "too many connections from this address", "retry after a second")
 		return
 	case !s.originAllowed(req.Header.Get("Origin")):
 		refuse(http.StatusForbidden, "origin", "origin not allowed", req.Header.Get("Origin"))
@@ -204,4 +208,13 @@ func (r *bufferedResponse) bytes(head, keepAlive bool) []byte {
 		out.Write(r.body.Bytes())
 	}
 	return out.Bytes()
+}
+
+// remoteIP is the client's address without its port.
+func remoteIP(c *conn) string {
+	addr := c.nc.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }

@@ -2,6 +2,9 @@ package edge
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -166,4 +169,40 @@ func TestTokenExpiryCloses(t *testing.T) {
 	}
 	c := f.client("alice", wsclient.Options{Token: tok})
 	expectClose(t, c, wire.CloseTokenExpired)
+}
+
+func TestUpgradeRatePerAddress(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.IPUpgradeRate, c.IPUpgradeBurst = 0.001, 2 })
+	f.dial("a", wsclient.Options{})
+	f.dial("b", wsclient.Options{})
+	_, err := wsclient.Dial(ctx(t), f.url, wsclient.Options{Token: token(t, "c")})
+	var he *wsclient.HandshakeError
+	if !errors.As(err, &he) || he.Status != 429 {
+		t.Fatalf("third upgrade from one address: %v, want 429", err)
+	}
+}
+
+// brokenLimiter is a shared limiter whose backend is down.
+type brokenLimiter struct{}
+
+func (brokenLimiter) Allow(context.Context, string, float64, int, time.Time) (bool, error) {
+	return false, errors.New("redis: connection refused")
+}
+
+// When the shared limiter fails, the edge's own limits still apply: the
+// limit narrows to one edge, it is never lifted.
+func TestSharedLimiterDownFallsBackToLocal(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.UserPublishRate, c.UserPublishBurst = 0.001, 2 })
+	f.srv.limits.shared = brokenLimiter{}
+	c := f.client("alice", wsclient.Options{})
+	var limited int
+	for i := 0; i < 4; i++ {
+		_, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypePublish, Channel: "r", MsgID: fmt.Sprint(i)}, nil)
+		if we, ok := err.(*wire.Error); ok && we.Code == wire.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited != 2 {
+		t.Fatalf("%d of 4 publishes limited, want 2 (burst 2)", limited)
+	}
 }

@@ -31,6 +31,7 @@ type Options struct {
 	Logger         *slog.Logger          // default slog.Default()
 	Registerer     prometheus.Registerer // where edge metrics are registered; default a private registry
 	Handler        http.Handler          // plain HTTP routes (/healthz, /metrics, REST); default 404 for all
+	Limiter        Limiter               // shared per-user and per-address limits (Redis); nil: this edge's own
 }
 
 // Server is one edge process's connection server.
@@ -47,6 +48,7 @@ type Server struct {
 	users          users
 	access         accessCache
 	presence       *presenceReporter
+	limits         limits
 
 	ln       netpoll.Listener
 	loop     netpoll.EventLoop
@@ -116,7 +118,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, requestTimeout: o.RequestTimeout, log: o.Logger, verifier: o.Verifier, nc: o.NATS,
-		http: o.Handler, served: make(chan struct{}), stop: make(chan struct{}),
+		http: o.Handler, served: make(chan struct{}), stop: make(chan struct{}), limits: limits{shared: o.Limiter},
 	}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = 3 * time.Second

@@ -205,10 +205,8 @@ func (c *conn) unsubscribe(f *wire.Frame) {
 func (c *conn) publish(f *wire.Frame) {
 	cfg := &c.srv.cfg
 	now := nowNano()
-	if c.user == nil {
-		c.user = c.srv.users.acquire(c.userID)
-	}
-	if !c.publishes.Allow(now, cfg.PublishRate, cfg.PublishBurst) || !c.user.allowPublish(now, cfg) {
+	if !c.publishes.Allow(now, cfg.PublishRate, cfg.PublishBurst) ||
+		!c.srv.limits.allow("user:"+c.userID, cfg.UserPublishRate, cfg.UserPublishBurst) {
 		c.violation(now, f.ID)
 		return
 	}

@@ -2,19 +2,16 @@ package edge
 
 import (
 	"sync"
-
-	"github.com/salamhq/salam/internal/bucket"
 )
 
 // userState is shared by all of one user's connections on this edge: it
-// carries the per-user publish budget.
+// carries the typing debounce.
 type userState struct {
 	id string
 
-	mu        sync.Mutex
-	publishes bucket.Bucket
-	typingAt  map[string]int64 // channel → unix nanos of the last typing start relayed
-	refs      int              // guarded by users.mu
+	mu       sync.Mutex
+	typingAt map[string]int64 // channel → unix nanos of the last typing start relayed
+	refs     int              // guarded by users.mu
 }
 
 // relayTyping reports whether a typing start in channel is relayed: at most
@@ -31,12 +28,6 @@ func (u *userState) relayTyping(channel string, now int64) bool {
 	}
 	u.typingAt[channel] = now
 	return true
-}
-
-func (u *userState) allowPublish(now int64, cfg *Config) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.publishes.Allow(now, cfg.UserPublishRate, cfg.UserPublishBurst)
 }
 
 // users maps user ids to their shared state while they have connections.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/presence"
+	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/storage/memory"
 	"github.com/salamhq/salam/storage/postgres"
 	"github.com/salamhq/salam/storage/redis"
@@ -46,4 +47,22 @@ func (a channelsOf) ChannelsOf(ctx context.Context, user string) ([]string, erro
 		ids[i] = ch.ID
 	}
 	return ids, err
+}
+
+// openLimiter opens the limiter edges share through Redis, when Redis is
+// configured; without it each edge limits on its own (nil).
+func openLimiter(cfg *config) (edge.Limiter, func(), error) {
+	if cfg.Presence.RedisAddr == "" {
+		return nil, func() {}, nil
+	}
+	p, err := redis.Open(cfg.Presence.RedisAddr, redis.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := redis.NewLimiter(p.Client(), redis.Options{})
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return l, p.Close, nil
 }

@@ -126,8 +126,13 @@ func run(name string, args []string, r roles) error {
 	}
 	var httpSrv *http.Server
 	if r.edge {
+		limiter, closeLimiter, err := openLimiter(cfg)
+		if err != nil {
+			return err
+		}
+		defer closeLimiter()
 		srv, err = edge.New(edge.Options{Config: cfg.Edge, Verifier: verifier, NATS: nc,
-			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux})
+			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux, Limiter: limiter})
 		if err != nil {
 			return err
 		}
