@@ -328,11 +328,7 @@ func (a *api) editMessage(w http.ResponseWriter, r *http.Request, user string) e
 // (member or not: a user may always erase what they wrote) or an owner or
 // admin. A pinned message is unpinned. Deleting a tombstone returns it.
 func (a *api) deleteMessage(w http.ResponseWriter, r *http.Request, user string) error {
-	id, err := channelParam(r)
-	if err != nil {
-		return err
-	}
-	seq, err := seqParam(r)
+	id, seq, err := messageParams(r)
 	if err != nil {
 		return err
 	}
@@ -429,11 +425,7 @@ func (a *api) unpin(w http.ResponseWriter, r *http.Request, user string) error {
 // and admins, and by both members of a DM. A tombstone cannot be pinned.
 // Returns the message; an event only when the pin changed.
 func (a *api) setPinned(w http.ResponseWriter, r *http.Request, user string, pinned bool) error {
-	id, err := channelParam(r)
-	if err != nil {
-		return err
-	}
-	seq, err := seqParam(r)
+	id, seq, err := messageParams(r)
 	if err != nil {
 		return err
 	}
@@ -548,4 +540,14 @@ func (a *api) unread(w http.ResponseWriter, r *http.Request, user string) error 
 		out[i] = apiUnread{Channel: u.Channel, LastSeq: u.LastSeq, ReadSeq: u.ReadSeq, Count: u.Count}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// messageParams reads the {id} and {seq} of a message route.
+func messageParams(r *http.Request) (string, uint64, error) {
+	id, err := channelParam(r)
+	if err != nil {
+		return "", 0, err
+	}
+	seq, err := seqParam(r)
+	return id, seq, err
 }

@@ -39,14 +39,8 @@ func (r *Request) AppendMsgpack(dst []byte) []byte {
 // DecodeMsgpack decodes data into r. Frame is copied into r's capacity.
 func (r *Request) DecodeMsgpack(data []byte) error {
 	*r = Request{Frame: r.Frame[:0]}
-	rd := reader{b: data}
-	n, err := rd.mapLen()
-	for i := 0; i < n && err == nil; i++ {
-		var k []byte
-		if k, err = rd.key(); err != nil {
-			break
-		}
-		switch string(k) {
+	err := decodeMap(data, func(k string, rd *reader) (err error) {
+		switch k {
 		case "u":
 			r.User, err = rd.str(maxStrLen)
 		case "sid":
@@ -58,14 +52,29 @@ func (r *Request) DecodeMsgpack(data []byte) error {
 		default:
 			err = rd.skip()
 		}
-	}
-	if err == nil {
-		err = rd.end()
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bus: decode request: %w", err)
 	}
 	return nil
+}
+
+// decodeMap walks a msgpack map, handing each key to field, which reads
+// (or skips) its value; the map must be the whole input.
+func decodeMap(data []byte, field func(key string, rd *reader) error) error {
+	rd := reader{b: data}
+	n, err := rd.mapLen()
+	for i := 0; i < n && err == nil; i++ {
+		var k []byte
+		if k, err = rd.key(); err == nil {
+			err = field(string(k), &rd)
+		}
+	}
+	if err == nil {
+		err = rd.end()
+	}
+	return err
 }
 
 func nonZero(present ...bool) int {

@@ -64,14 +64,8 @@ func appendStrs(dst []byte, ss []string) []byte {
 // DecodeMsgpack decodes data into r.
 func (r *PresenceReport) DecodeMsgpack(data []byte) error {
 	*r = PresenceReport{}
-	rd := reader{b: data}
-	n, err := rd.mapLen()
-	for i := 0; i < n && err == nil; i++ {
-		var k []byte
-		if k, err = rd.key(); err != nil {
-			break
-		}
-		switch string(k) {
+	err := decodeMap(data, func(k string, rd *reader) (err error) {
+		switch k {
 		case "e":
 			r.Edge, err = rd.str(maxStrLen)
 		case "ttl":
@@ -85,10 +79,8 @@ func (r *PresenceReport) DecodeMsgpack(data []byte) error {
 		default:
 			err = rd.skip()
 		}
-	}
-	if err == nil {
-		err = rd.end()
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bus: decode presence report: %w", err)
 	}
