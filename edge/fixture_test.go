@@ -34,7 +34,7 @@ type fixture struct {
 
 // newFixture starts an embedded NATS server, a minimal core responder (a
 // per-channel sequencer, as core/relay does) and an edge on 127.0.0.1:0.
-func newFixture(t *testing.T, edit func(*Config)) *fixture {
+func newFixture(t *testing.T, edit func(*Config), with ...func(*Options)) *fixture {
 	t.Helper()
 	_, nc := bustest.Start(t)
 	stopCore := startResponder(t, nc)
@@ -46,8 +46,12 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	if edit != nil {
 		edit(&cfg)
 	}
-	srv, err := New(Options{Config: cfg, Verifier: verifier, NATS: nc, RequestTimeout: time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "plain %s", r.URL.Path) })})
+	opts := Options{Config: cfg, Verifier: verifier, NATS: nc, RequestTimeout: time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "plain %s", r.URL.Path) })}
+	for _, w := range with {
+		w(&opts)
+	}
+	srv, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,8 +192,8 @@ func (brokenLimiter) Allow(context.Context, string, float64, int, time.Time) (bo
 // When the shared limiter fails, the edge's own limits still apply: the
 // limit narrows to one edge, it is never lifted.
 func TestSharedLimiterDownFallsBackToLocal(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.UserPublishRate, c.UserPublishBurst = 0.001, 2 })
-	f.srv.limits.shared = brokenLimiter{}
+	f := newFixture(t, func(c *Config) { c.UserPublishRate, c.UserPublishBurst = 0.001, 2 },
+		func(o *Options) { o.Limiter = brokenLimiter{} })
 	c := f.client("alice", wsclient.Options{})
 	var limited int
 	for i := 0; i < 4; i++ {
