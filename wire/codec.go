@@ -43,8 +43,8 @@ func CodecFor(subprotocol string) (Codec, bool) {
 // the protocol: PROTOCOL.md states them so that SDK decoders agree.
 const (
 	// MaxKeys is the largest number of entries any map (the envelope, "l",
-	// a message, an attachment, a reaction) may declare; more is
-	// ErrTooLarge. v1 defines 28 envelope keys.
+	// a message, an attachment, a reaction, a presence) may declare; more
+	// is ErrTooLarge. v1 defines 30 envelope keys.
 	MaxKeys = 64
 	// MaxDepth is the deepest nesting of maps and arrays inside skipped
 	// unknown values; deeper is ErrMalformed.
@@ -58,6 +58,11 @@ const (
 	// MaxReactions is the longest "rx" array, of a frame or of a message;
 	// longer is ErrTooLarge.
 	MaxReactions = 64
+	// MaxUsers is the longest "us" or "ps" array (users in one presence
+	// query or its answer); longer is ErrTooLarge. Servers answer far fewer
+	// (100 by default) with CodeTooManyUsers: this bound only protects
+	// decoders.
+	MaxUsers = 1000
 )
 
 // Envelope keys, in canonical order.
@@ -92,6 +97,8 @@ const (
 	keyMore        = "mo"
 	keyMessages    = "ms"
 	keyReactions   = "rx"
+	keyUsers       = "us"
+	keyPresences   = "ps"
 
 	// Message keys besides those it shares with the envelope (s f m ct d
 	// rt at ts rx).
@@ -106,6 +113,10 @@ const (
 
 	keyEmoji = "e"
 	keyCount = "n"
+
+	// Presence keys besides those it shares with the envelope (u k ts).
+	keyStatus    = "tx"
+	keyInvisible = "iv"
 
 	keyMaxFrame      = "mf"
 	keyPublishRate   = "pr"
@@ -149,6 +160,8 @@ const (
 	fieldMore
 	fieldMessages
 	fieldReactions
+	fieldUsers
+	fieldPresences
 )
 
 // lookupField maps an envelope key to its field without allocating.
@@ -215,6 +228,10 @@ func lookupField(key []byte, withD64 bool) field {
 		return fieldMessages
 	case keyReactions:
 		return fieldReactions
+	case keyUsers:
+		return fieldUsers
+	case keyPresences:
+		return fieldPresences
 	}
 	return fieldUnknown
 }
@@ -289,6 +306,23 @@ func attachmentIndex(key []byte) int {
 	return -1
 }
 
+// presenceIndex returns 0–4 for u, k, ts, tx, iv, or -1.
+func presenceIndex(key []byte) int {
+	switch string(key) {
+	case keyUser:
+		return 0
+	case keyKind:
+		return 1
+	case keyTime:
+		return 2
+	case keyStatus:
+		return 3
+	case keyInvisible:
+		return 4
+	}
+	return -1
+}
+
 // reactionIndex returns 0 for e, 1 for n, or -1.
 func reactionIndex(key []byte) int {
 	switch string(key) {
@@ -333,7 +367,7 @@ func fieldCount(f *Frame) int {
 		f.Session != "", f.User != "", f.Client != "", f.After != 0, f.Limits != (Limits{}),
 		f.ContentType != "", f.ReplyTo != 0, len(f.Attachments) != 0, f.Kind != 0, f.Stop,
 		f.Before != 0, f.Since != 0, f.Around != 0, f.Limit != 0, f.Oldest, f.More,
-		len(f.Messages) != 0, len(f.Reactions) != 0} {
+		len(f.Messages) != 0, len(f.Reactions) != 0, len(f.Users) != 0, len(f.Presences) != 0} {
 		if nonzero {
 			n++
 		}
@@ -373,6 +407,17 @@ func reactionCount(x *Reaction) int {
 	}
 	if x.Count != 0 {
 		n++
+	}
+	return n
+}
+
+// presenceCount returns how many keys a canonical encoding of p writes.
+func presenceCount(p *Presence) int {
+	n := 0
+	for _, nonzero := range [...]bool{p.User != "", p.Kind != 0, p.LastSeen != 0, p.Status != "", p.Invisible} {
+		if nonzero {
+			n++
+		}
 	}
 	return n
 }

@@ -114,6 +114,16 @@ func TestAppendBoundaries(t *testing.T) {
 		{Seq: math.MaxUint64, ReplyTo: math.MaxUint64, Time: math.MinInt64, Edited: math.MaxInt64,
 			Data: bytes.Repeat([]byte{0xfe}, 300), Reactions: []Reaction{{Count: math.MaxUint32}},
 			Attachments: []Attachment{{Size: math.MinInt64}, {Size: math.MaxInt64}}}}})
+	for _, n := range []int{1, 15, 16, MaxUsers} {
+		f := Frame{Type: TypePresence, Users: make([]string, n), Presences: make([]Presence, n)}
+		for i := range f.Users {
+			f.Users[i] = strings.Repeat("u", i%40)
+			f.Presences[i] = Presence{User: f.Users[i], Kind: uint8(i), LastSeen: int64(i) - 40, Status: f.Users[i], Invisible: i%2 == 1}
+		}
+		frames = append(frames, f)
+	}
+	frames = append(frames, Frame{Type: TypePresence, Presences: []Presence{{Kind: math.MaxUint8, LastSeen: math.MinInt64},
+		{LastSeen: math.MaxInt64}}})
 	all := goldenFrames["all-keys-map16"]
 	all.Data, all.Kind, all.Limit = []byte{0xff}, math.MaxUint8, math.MaxUint16
 	frames = append(frames, all, Frame{Type: TypeHistory, Before: 1 << 32, Since: math.MaxUint64, Around: 0x80,
@@ -193,8 +203,14 @@ func TestDecodeArrays(t *testing.T) {
 		f.Messages != nil || f.Attachments != nil || f.Reactions != nil {
 		t.Errorf("msgpack: %+v, %v", f, err)
 	}
+	for _, in := range []string{`{"t":16,"us":[],"ps":null}`, `{"t":16,"us":null,"ps":[]}`} {
+		var f Frame
+		if err := JSON.Decode([]byte(in), &f); err != nil || f.Users != nil || f.Presences != nil {
+			t.Errorf("%s: %+v, %v", in, f, err)
+		}
+	}
 	full := Frame{Type: TypeMessages, Messages: make([]Message, MaxMessages), Attachments: make([]Attachment, MaxAttachments),
-		Reactions: make([]Reaction, MaxReactions)}
+		Reactions: make([]Reaction, MaxReactions), Users: make([]string, MaxUsers), Presences: make([]Presence, MaxUsers)}
 	full.Messages[0].Attachments, full.Messages[0].Reactions = full.Attachments, full.Reactions
 	for _, c := range codecs {
 		var back Frame
@@ -238,6 +254,19 @@ func TestDecodeErrors(t *testing.T) {
 		{"json ms trailing comma", JSON, `{"t":15,"ms":[{"s":1},]}`, ErrMalformed},
 		{"json bool as number", JSON, `{"t":15,"mo":0}`, ErrMalformed},
 		{"json reaction too many keys", JSON, `{"t":8,"rx":[{` + strings.Repeat(`"x":1,`, 64) + `"y":1}]}`, ErrTooLarge},
+		{"msgpack us element truncated", Msgpack, "\x82\xa1t\x10\xa2us\x92\xa1u\xa2", ErrMalformed},
+		{"msgpack us element map", Msgpack, "\x82\xa1t\x10\xa2us\x91\x80", ErrMalformed},
+		{"msgpack us element invalid utf-8", Msgpack, "\x82\xa1t\x10\xa2us\x91\xa1\xff", ErrMalformed},
+		{"msgpack duplicate us", Msgpack, "\x83\xa1t\x10\xa2us\x90\xa2us\x90", ErrMalformed},
+		{"msgpack ps element truncated", Msgpack, "\x82\xa1t\x10\xa2ps\x91\x81\xa1k", ErrMalformed},
+		{"msgpack ps ts float", Msgpack, "\x82\xa1t\x10\xa2ps\x91\x81\xa2ts\xca\x00\x00\x00\x00", ErrMalformed},
+		{"msgpack ps map16 huge", Msgpack, "\x82\xa1t\x10\xa2ps\x91\xde\xff\xff", ErrTooLarge},
+		{"json us number element", JSON, `{"t":16,"us":["a",1]}`, ErrMalformed},
+		{"json us nested array", JSON, `{"t":16,"us":[["a"]]}`, ErrMalformed},
+		{"json duplicate ps", JSON, `{"t":16,"ps":[],"ps":[]}`, ErrMalformed},
+		{"json ps duplicate key", JSON, `{"t":16,"ps":[{"tx":"a","tx":"b"}]}`, ErrMalformed},
+		{"json ps too many keys", JSON, `{"t":16,"ps":[{` + strings.Repeat(`"x":1,`, 64) + `"y":1}]}`, ErrTooLarge},
+		{"json ps ts fraction", JSON, `{"t":16,"ps":[{"ts":1.5}]}`, ErrMalformed},
 		{"json attachments over bound in a message", JSON, `{"t":15,"ms":[{"at":[` + strings.Repeat(`{},`, 32) + `{}]}]}`, ErrTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

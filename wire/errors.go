@@ -33,6 +33,8 @@ const (
 	CodeMessageNotFound Code = 104 // no message with that sequence
 	CodeMessageDeleted  Code = 105 // the message is a tombstone
 	CodeBanned          Code = 106 // the user is banned from the channel
+
+	CodeTooManyUsers Code = 200 // a presence query names more users than the server answers at once
 )
 
 var codeNames = map[Code]string{
@@ -45,6 +47,7 @@ var codeNames = map[Code]string{
 	CodeChannelNotFound:      "channel_not_found", CodeNotMember: "not_member", CodeConflict: "conflict",
 	CodeChannelFull: "channel_full", CodeMessageNotFound: "message_not_found",
 	CodeMessageDeleted: "message_deleted", CodeBanned: "banned",
+	CodeTooManyUsers: "too_many_users",
 }
 
 // String returns the snake_case name of the code, or its number when unknown.

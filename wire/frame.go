@@ -26,7 +26,7 @@ const (
 	TypeReceipt     Type = 13 // either way: a delivered or read cursor moved (Kind, Seq)
 	TypeHistory     Type = 14 // client → server: ask for a page of a channel's messages
 	TypeMessages    Type = 15 // server → client: a page of messages, the reply to history
-	TypePresence    Type = 16 // server → client: user From came online or went offline (Kind), in Channel
+	TypePresence    Type = 16 // server → client: user From came online or went offline (Kind), in Channel; client → server: query the presence of Users, answered with Presences
 )
 
 // MaxType is the highest frame type this version knows.
@@ -90,6 +90,10 @@ type Frame struct {
 	More        bool         // "mo": messages: more exist beyond this page; subscribe ack: resume was cut short, fetch history
 	Messages    []Message    // "ms": a page of messages (messages)
 	Reactions   []Reaction   // "rx": reaction counts (event of kind EventReactions)
+
+	// Presence query fields (added in v1 under the forward-compatibility rule).
+	Users     []string   // "us": the users a presence query asks about (presence, client → server)
+	Presences []Presence // "ps": the answer to a presence query, one per distinct user asked (presence, server → client)
 }
 
 // Event kinds (Frame.Kind of an event).
@@ -129,6 +133,16 @@ type Message struct {
 	Deleted     bool         // "x": a tombstone
 	Pinned      bool         // "p"
 	Reactions   []Reaction   // "rx"
+}
+
+// Presence is one user's state in the answer to a presence query. A user
+// the asker may not see reads like one never seen: Kind offline, nothing else.
+type Presence struct {
+	User      string // "u"
+	Kind      uint8  // "k": PresenceOnline or PresenceOffline
+	LastSeen  int64  // "ts": offline: when last seen, Unix milliseconds; 0 = not known
+	Status    string // "tx": status text the user set
+	Invisible bool   // "iv": the asker's own entry only: they appear offline to others
 }
 
 // Attachment is metadata of a file in object storage.

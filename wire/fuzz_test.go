@@ -46,7 +46,12 @@ func FuzzDecode(f *testing.F) {
 	// bounds, in both codecs.
 	page := Frame{Type: TypeMessages, ID: 1, Channel: "c", More: true, Messages: benchPage(12)}
 	bounds := Frame{Type: TypeEvent, Attachments: make([]Attachment, MaxAttachments), Reactions: make([]Reaction, MaxReactions-1)}
-	for _, fr := range []*Frame{&page, &bounds} {
+	users := Frame{Type: TypePresence, Users: make([]string, MaxUsers-1), Presences: make([]Presence, 20)}
+	for i := range users.Presences {
+		users.Presences[i] = Presence{User: "u-" + string(rune('a'+i)), Kind: uint8(i % 3), LastSeen: int64(i) - 10,
+			Status: "✓", Invisible: i%2 == 0}
+	}
+	for _, fr := range []*Frame{&page, &bounds, &users} {
 		for _, c := range codecs {
 			f.Add(c.Append(nil, fr))
 		}

@@ -226,27 +226,31 @@ func checkCanonical(t *testing.T, js string, mp []byte) {
 }
 
 // schema is what the independent checker knows of a map: its keys in
-// canonical order, and for keys whose value is a map or an array of maps,
-// the schema of that map.
+// canonical order, for keys whose value is a map or an array of maps, the
+// schema of that map, and the keys whose value is an array of strings.
 type schema struct {
-	keys   []string
-	maps   map[string]*schema // key → schema of its map value
-	arrays map[string]*schema // key → schema of the maps in its array value
+	keys    []string
+	maps    map[string]*schema // key → schema of its map value
+	arrays  map[string]*schema // key → schema of the maps in its array value
+	strings map[string]bool    // keys of arrays of strings
 }
 
 var (
 	limitsSchema     = &schema{keys: []string{"mf", "pr", "pb", "pi", "ms"}}
 	attachmentSchema = &schema{keys: []string{"url", "mime", "size", "name"}}
 	reactionSchema   = &schema{keys: []string{"e", "n"}}
+	presenceSchema   = &schema{keys: []string{"u", "k", "ts", "tx", "iv"}}
 	messageSchema    = &schema{
 		keys:   []string{"s", "f", "m", "ct", "d", "d64", "rt", "at", "ts", "et", "x", "p", "rx"},
 		arrays: map[string]*schema{"at": attachmentSchema, "rx": reactionSchema},
 	}
 	envelopeSchema = &schema{
 		keys: []string{"t", "i", "c", "d", "d64", "s", "m", "f", "ts", "e", "r", "sid", "u", "cl", "a", "l",
-			"ct", "rt", "at", "k", "st", "hb", "ha", "hr", "n", "o", "mo", "ms", "rx"},
-		maps:   map[string]*schema{"l": limitsSchema},
-		arrays: map[string]*schema{"at": attachmentSchema, "ms": messageSchema, "rx": reactionSchema},
+			"ct", "rt", "at", "k", "st", "hb", "ha", "hr", "n", "o", "mo", "ms", "rx", "us", "ps"},
+		maps: map[string]*schema{"l": limitsSchema},
+		arrays: map[string]*schema{"at": attachmentSchema, "ms": messageSchema, "rx": reactionSchema,
+			"ps": presenceSchema},
+		strings: map[string]bool{"us": true},
 	}
 )
 
@@ -323,6 +327,15 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, sc *schema
 			libMap(t, dec, enc, sub, prefix+k+".", false, out)
 			continue
 		}
+		if sc.strings[k] {
+			var ss []string
+			if err := dec.Decode(&ss); err != nil || len(ss) == 0 {
+				t.Fatalf("library: %q: %v, want a non-empty array of strings", prefix+k, err)
+			}
+			_ = enc.Encode(ss)
+			recordStrings(out, prefix+k, ss)
+			continue
+		}
 		if sub := sc.arrays[k]; sub != nil {
 			l, err := dec.DecodeArrayLen()
 			if err != nil {
@@ -381,6 +394,14 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, sc *schema
 	}
 }
 
+// recordStrings records an array of strings as libMap and jsonObject do.
+func recordStrings(out map[string]string, key string, ss []string) {
+	out[key+".len"] = strconv.Itoa(len(ss))
+	for j, s := range ss {
+		out[key+"."+strconv.Itoa(j)] = s
+	}
+}
+
 func jsonNumber(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // jsonObject reads one JSON object with encoding/json in the same form.
@@ -400,6 +421,14 @@ func jsonObject(t *testing.T, d *json.Decoder, sc *schema, prefix string, out ma
 		last = i
 		if sub := sc.maps[k]; sub != nil {
 			jsonObject(t, d, sub, prefix+k+".", out)
+			continue
+		}
+		if sc.strings[k] {
+			var ss []string
+			if err := d.Decode(&ss); err != nil {
+				t.Fatalf("json: %q: %v", prefix+k, err)
+			}
+			recordStrings(out, prefix+k, ss)
 			continue
 		}
 		if sub := sc.arrays[k]; sub != nil {

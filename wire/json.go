@@ -79,7 +79,7 @@ func (jsonCodec) Append(dst []byte, f *Frame) []byte {
 		dst = strconv.AppendUint(append(dst, `,"rt":`...), f.ReplyTo, 10)
 	}
 	if len(f.Attachments) != 0 {
-		dst = jsonAppendAttachments(append(dst, `,"at":`...), f.Attachments)
+		dst = jsonAppendObjects(append(dst, `,"at":`...), f.Attachments, jsonAttachmentMembers)
 	}
 	if f.Kind != 0 {
 		dst = strconv.AppendUint(append(dst, `,"k":`...), uint64(f.Kind), 10)
@@ -106,17 +106,23 @@ func (jsonCodec) Append(dst []byte, f *Frame) []byte {
 		dst = append(dst, `,"mo":true`...)
 	}
 	if len(f.Messages) != 0 {
-		dst = append(dst, `,"ms":[`...)
-		for i := range f.Messages {
+		dst = jsonAppendObjects(append(dst, `,"ms":`...), f.Messages, jsonMessageMembers)
+	}
+	if len(f.Reactions) != 0 {
+		dst = jsonAppendObjects(append(dst, `,"rx":`...), f.Reactions, jsonReactionMembers)
+	}
+	if len(f.Users) != 0 {
+		dst = append(dst, `,"us":[`...)
+		for i, u := range f.Users {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = jsonAppendMessage(dst, &f.Messages[i])
+			dst = jsonAppendString(dst, u)
 		}
 		dst = append(dst, ']')
 	}
-	if len(f.Reactions) != 0 {
-		dst = jsonAppendReactions(append(dst, `,"rx":`...), f.Reactions)
+	if len(f.Presences) != 0 {
+		dst = jsonAppendObjects(append(dst, `,"ps":`...), f.Presences, jsonPresenceMembers)
 	}
 	return append(dst, '}')
 }
@@ -143,8 +149,21 @@ func jsonCloseObject(dst []byte, start int) []byte {
 	return append(dst, '}')
 }
 
-func jsonAppendMessage(dst []byte, m *Message) []byte {
-	start := len(dst)
+// jsonAppendObjects appends xs as an array of objects; members appends an
+// element's members, each with a leading comma.
+func jsonAppendObjects[T any](dst []byte, xs []T, members func([]byte, *T) []byte) []byte {
+	dst = append(dst, '[')
+	for i := range xs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		start := len(dst)
+		dst = jsonCloseObject(members(dst, &xs[i]), start)
+	}
+	return append(dst, ']')
+}
+
+func jsonMessageMembers(dst []byte, m *Message) []byte {
 	if m.Seq != 0 {
 		dst = strconv.AppendUint(append(dst, `,"s":`...), m.Seq, 10)
 	}
@@ -164,7 +183,7 @@ func jsonAppendMessage(dst []byte, m *Message) []byte {
 		dst = strconv.AppendUint(append(dst, `,"rt":`...), m.ReplyTo, 10)
 	}
 	if len(m.Attachments) != 0 {
-		dst = jsonAppendAttachments(append(dst, `,"at":`...), m.Attachments)
+		dst = jsonAppendObjects(append(dst, `,"at":`...), m.Attachments, jsonAttachmentMembers)
 	}
 	if m.Time != 0 {
 		dst = strconv.AppendInt(append(dst, `,"ts":`...), m.Time, 10)
@@ -179,53 +198,54 @@ func jsonAppendMessage(dst []byte, m *Message) []byte {
 		dst = append(dst, `,"p":true`...)
 	}
 	if len(m.Reactions) != 0 {
-		dst = jsonAppendReactions(append(dst, `,"rx":`...), m.Reactions)
+		dst = jsonAppendObjects(append(dst, `,"rx":`...), m.Reactions, jsonReactionMembers)
 	}
-	return jsonCloseObject(dst, start)
+	return dst
 }
 
-func jsonAppendAttachments(dst []byte, at []Attachment) []byte {
-	dst = append(dst, '[')
-	for i := range at {
-		a := &at[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		start := len(dst)
-		if a.URL != "" {
-			dst = jsonAppendString(append(dst, `,"url":`...), a.URL)
-		}
-		if a.Mime != "" {
-			dst = jsonAppendString(append(dst, `,"mime":`...), a.Mime)
-		}
-		if a.Size != 0 {
-			dst = strconv.AppendInt(append(dst, `,"size":`...), a.Size, 10)
-		}
-		if a.Name != "" {
-			dst = jsonAppendString(append(dst, `,"name":`...), a.Name)
-		}
-		dst = jsonCloseObject(dst, start)
+func jsonAttachmentMembers(dst []byte, a *Attachment) []byte {
+	if a.URL != "" {
+		dst = jsonAppendString(append(dst, `,"url":`...), a.URL)
 	}
-	return append(dst, ']')
+	if a.Mime != "" {
+		dst = jsonAppendString(append(dst, `,"mime":`...), a.Mime)
+	}
+	if a.Size != 0 {
+		dst = strconv.AppendInt(append(dst, `,"size":`...), a.Size, 10)
+	}
+	if a.Name != "" {
+		dst = jsonAppendString(append(dst, `,"name":`...), a.Name)
+	}
+	return dst
 }
 
-func jsonAppendReactions(dst []byte, rx []Reaction) []byte {
-	dst = append(dst, '[')
-	for i := range rx {
-		x := &rx[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		start := len(dst)
-		if x.Emoji != "" {
-			dst = jsonAppendString(append(dst, `,"e":`...), x.Emoji)
-		}
-		if x.Count != 0 {
-			dst = strconv.AppendUint(append(dst, `,"n":`...), uint64(x.Count), 10)
-		}
-		dst = jsonCloseObject(dst, start)
+func jsonReactionMembers(dst []byte, x *Reaction) []byte {
+	if x.Emoji != "" {
+		dst = jsonAppendString(append(dst, `,"e":`...), x.Emoji)
 	}
-	return append(dst, ']')
+	if x.Count != 0 {
+		dst = strconv.AppendUint(append(dst, `,"n":`...), uint64(x.Count), 10)
+	}
+	return dst
+}
+
+func jsonPresenceMembers(dst []byte, p *Presence) []byte {
+	if p.User != "" {
+		dst = jsonAppendString(append(dst, `,"u":`...), p.User)
+	}
+	if p.Kind != 0 {
+		dst = strconv.AppendUint(append(dst, `,"k":`...), uint64(p.Kind), 10)
+	}
+	if p.LastSeen != 0 {
+		dst = strconv.AppendInt(append(dst, `,"ts":`...), p.LastSeen, 10)
+	}
+	if p.Status != "" {
+		dst = jsonAppendString(append(dst, `,"tx":`...), p.Status)
+	}
+	if p.Invisible {
+		dst = append(dst, `,"iv":true`...)
+	}
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"

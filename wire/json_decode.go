@@ -162,6 +162,18 @@ func (d *jsonReader) field(f *Frame, key string) (err error) {
 		})
 	case fieldReactions:
 		f.Reactions, err = d.reactions(2)
+	case fieldUsers:
+		err = d.array(keyUsers, MaxUsers, func() error {
+			t, err := d.token()
+			u, ok := t.(string)
+			if err == nil && !ok {
+				err = malformed("json: %q: %v, want a string", keyUsers, t)
+			}
+			f.Users = append(f.Users, u)
+			return err
+		})
+	case fieldPresences:
+		f.Presences, err = d.presences()
 	}
 	return err
 }
@@ -294,6 +306,41 @@ func (d *jsonReader) reactions(depth int) (rx []Reaction, err error) {
 		})
 	})
 	return rx, err
+}
+
+// presences decodes "ps", whose elements are objects at depth 2.
+func (d *jsonReader) presences() (ps []Presence, err error) {
+	err = d.array(keyPresences, MaxUsers, func() error {
+		ps = append(ps, Presence{})
+		p := &ps[len(ps)-1]
+		var seen uint8
+		return d.object(false, func(key string) (err error) {
+			k := presenceIndex([]byte(key))
+			if k < 0 {
+				return d.skip(3)
+			}
+			if seen&(1<<k) != 0 {
+				return malformed("json: duplicate key %q in a presence", key)
+			}
+			seen |= 1 << k
+			var v uint64
+			switch k {
+			case 0:
+				p.User, err = d.str(key)
+			case 1:
+				v, err = d.uint(key, math.MaxUint8)
+				p.Kind = uint8(v)
+			case 2:
+				p.LastSeen, err = d.int64(key)
+			case 3:
+				p.Status, err = d.str(key)
+			case 4:
+				p.Invisible, err = d.boolean(key)
+			}
+			return err
+		})
+	})
+	return ps, err
 }
 
 func (d *jsonReader) limits(l *Limits) error {

@@ -111,7 +111,7 @@ func (msgpackCodec) Append(dst []byte, f *Frame) []byte {
 		dst = mpAppendUint(mpAppendStr(dst, keyReplyTo), f.ReplyTo)
 	}
 	if len(f.Attachments) != 0 {
-		dst = mpAppendAttachments(mpAppendStr(dst, keyAttachments), f.Attachments)
+		dst = mpAppendMaps(mpAppendStr(dst, keyAttachments), f.Attachments, attachmentCount, mpAttachmentMembers)
 	}
 	if f.Kind != 0 {
 		dst = mpAppendUint(mpAppendStr(dst, keyKind), uint64(f.Kind))
@@ -138,19 +138,34 @@ func (msgpackCodec) Append(dst []byte, f *Frame) []byte {
 		dst = append(mpAppendStr(dst, keyMore), mpTrue)
 	}
 	if len(f.Messages) != 0 {
-		dst = mpAppendArrayLen(mpAppendStr(dst, keyMessages), len(f.Messages))
-		for i := range f.Messages {
-			dst = mpAppendMessage(dst, &f.Messages[i])
-		}
+		dst = mpAppendMaps(mpAppendStr(dst, keyMessages), f.Messages, messageCount, mpMessageMembers)
 	}
 	if len(f.Reactions) != 0 {
-		dst = mpAppendReactions(mpAppendStr(dst, keyReactions), f.Reactions)
+		dst = mpAppendMaps(mpAppendStr(dst, keyReactions), f.Reactions, reactionCount, mpReactionMembers)
+	}
+	if len(f.Users) != 0 {
+		dst = mpAppendArrayLen(mpAppendStr(dst, keyUsers), len(f.Users))
+		for _, u := range f.Users {
+			dst = mpAppendStr(dst, u)
+		}
+	}
+	if len(f.Presences) != 0 {
+		dst = mpAppendMaps(mpAppendStr(dst, keyPresences), f.Presences, presenceCount, mpPresenceMembers)
 	}
 	return dst
 }
 
-func mpAppendMessage(dst []byte, m *Message) []byte {
-	dst = mpAppendMapLen(dst, messageCount(m))
+// mpAppendMaps appends xs as an array of maps: count says how many keys an
+// element writes, members writes them.
+func mpAppendMaps[T any](dst []byte, xs []T, count func(*T) int, members func([]byte, *T) []byte) []byte {
+	dst = mpAppendArrayLen(dst, len(xs))
+	for i := range xs {
+		dst = members(mpAppendMapLen(dst, count(&xs[i])), &xs[i])
+	}
+	return dst
+}
+
+func mpMessageMembers(dst []byte, m *Message) []byte {
 	if m.Seq != 0 {
 		dst = mpAppendUint(mpAppendStr(dst, keySeq), m.Seq)
 	}
@@ -170,7 +185,7 @@ func mpAppendMessage(dst []byte, m *Message) []byte {
 		dst = mpAppendUint(mpAppendStr(dst, keyReplyTo), m.ReplyTo)
 	}
 	if len(m.Attachments) != 0 {
-		dst = mpAppendAttachments(mpAppendStr(dst, keyAttachments), m.Attachments)
+		dst = mpAppendMaps(mpAppendStr(dst, keyAttachments), m.Attachments, attachmentCount, mpAttachmentMembers)
 	}
 	if m.Time != 0 {
 		dst = mpAppendInt(mpAppendStr(dst, keyTime), m.Time)
@@ -185,43 +200,52 @@ func mpAppendMessage(dst []byte, m *Message) []byte {
 		dst = append(mpAppendStr(dst, keyPinned), mpTrue)
 	}
 	if len(m.Reactions) != 0 {
-		dst = mpAppendReactions(mpAppendStr(dst, keyReactions), m.Reactions)
+		dst = mpAppendMaps(mpAppendStr(dst, keyReactions), m.Reactions, reactionCount, mpReactionMembers)
 	}
 	return dst
 }
 
-func mpAppendAttachments(dst []byte, at []Attachment) []byte {
-	dst = mpAppendArrayLen(dst, len(at))
-	for i := range at {
-		a := &at[i]
-		dst = mpAppendMapLen(dst, attachmentCount(a))
-		if a.URL != "" {
-			dst = mpAppendStr(mpAppendStr(dst, keyURL), a.URL)
-		}
-		if a.Mime != "" {
-			dst = mpAppendStr(mpAppendStr(dst, keyMime), a.Mime)
-		}
-		if a.Size != 0 {
-			dst = mpAppendInt(mpAppendStr(dst, keySize), a.Size)
-		}
-		if a.Name != "" {
-			dst = mpAppendStr(mpAppendStr(dst, keyName), a.Name)
-		}
+func mpAttachmentMembers(dst []byte, a *Attachment) []byte {
+	if a.URL != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyURL), a.URL)
+	}
+	if a.Mime != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyMime), a.Mime)
+	}
+	if a.Size != 0 {
+		dst = mpAppendInt(mpAppendStr(dst, keySize), a.Size)
+	}
+	if a.Name != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyName), a.Name)
 	}
 	return dst
 }
 
-func mpAppendReactions(dst []byte, rx []Reaction) []byte {
-	dst = mpAppendArrayLen(dst, len(rx))
-	for i := range rx {
-		x := &rx[i]
-		dst = mpAppendMapLen(dst, reactionCount(x))
-		if x.Emoji != "" {
-			dst = mpAppendStr(mpAppendStr(dst, keyEmoji), x.Emoji)
-		}
-		if x.Count != 0 {
-			dst = mpAppendUint(mpAppendStr(dst, keyCount), uint64(x.Count))
-		}
+func mpReactionMembers(dst []byte, x *Reaction) []byte {
+	if x.Emoji != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyEmoji), x.Emoji)
+	}
+	if x.Count != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyCount), uint64(x.Count))
+	}
+	return dst
+}
+
+func mpPresenceMembers(dst []byte, p *Presence) []byte {
+	if p.User != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyUser), p.User)
+	}
+	if p.Kind != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyKind), uint64(p.Kind))
+	}
+	if p.LastSeen != 0 {
+		dst = mpAppendInt(mpAppendStr(dst, keyTime), p.LastSeen)
+	}
+	if p.Status != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyStatus), p.Status)
+	}
+	if p.Invisible {
+		dst = append(mpAppendStr(dst, keyInvisible), mpTrue)
 	}
 	return dst
 }
@@ -237,7 +261,7 @@ func mpAppendLimits(dst []byte, l *Limits) []byte {
 }
 
 // mpAppendMapLen writes a map header in the smallest form. Maps of v1 have
-// at most 28 keys: fixmap or map16.
+// at most 30 keys: fixmap or map16.
 func mpAppendMapLen(dst []byte, n int) []byte {
 	if n <= mpFixMaxLen {
 		return append(dst, mpFixMap|byte(n))

@@ -440,6 +440,10 @@ func (r *mpReader) field(f *Frame, fl field) (err error) {
 		err = r.messages(f)
 	case fieldReactions:
 		f.Reactions, err = r.reactions(2, nil)
+	case fieldUsers:
+		f.Users, err = r.users()
+	case fieldPresences:
+		f.Presences, err = r.presences()
 	}
 	return err
 }
@@ -621,6 +625,77 @@ func (r *mpReader) reactions(depth int, p *page) ([]Reaction, error) {
 		}
 	}
 	return rx, nil
+}
+
+// users decodes "us", an array of strings; a nil element is refused.
+func (r *mpReader) users() ([]string, error) {
+	n, err := r.arrayLen(keyUsers, MaxUsers)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	us := make([]string, n)
+	for i := range us {
+		if r.off < len(r.b) && r.b[r.off] == mpNil {
+			return us, malformed("msgpack: %q: element is nil, want a string", keyUsers)
+		}
+		if us[i], err = r.str(keyUsers); err != nil {
+			return us, err
+		}
+	}
+	return us, nil
+}
+
+// presences decodes "ps". Elements are maps at depth 2: their unknown
+// values are at depth 3.
+func (r *mpReader) presences() ([]Presence, error) {
+	n, err := r.arrayLen(keyPresences, MaxUsers)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	ps := make([]Presence, n)
+	for i := range ps {
+		p := &ps[i]
+		n, err := r.elemMapLen(keyPresences)
+		if err != nil {
+			return ps, err
+		}
+		var seen uint8
+		for ; n > 0; n-- {
+			key, err := r.key()
+			if err != nil {
+				return ps, err
+			}
+			k := presenceIndex(key)
+			if k < 0 {
+				if err := r.skip(3); err != nil {
+					return ps, err
+				}
+				continue
+			}
+			if seen&(1<<k) != 0 {
+				return ps, malformed("msgpack: duplicate key %q in a presence", key)
+			}
+			seen |= 1 << k
+			var v uint64
+			switch k {
+			case 0:
+				p.User, err = r.str(keyUser)
+			case 1:
+				v, err = r.uint(keyKind, math.MaxUint8)
+				p.Kind = uint8(v)
+			case 2:
+				p.LastSeen, err = r.int64(keyTime)
+			case 3:
+				p.Status, err = r.str(keyStatus)
+			case 4:
+				p.Invisible, err = r.boolean(keyInvisible)
+			}
+			if err != nil {
+				return ps, err
+			}
+		}
+	}
+	return ps, nil
 }
 
 func (r *mpReader) limits(l *Limits) error {
