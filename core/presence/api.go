@@ -4,43 +4,73 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
-	"slices"
 	"strings"
-	"time"
+
+	"github.com/salamhq/salam/wire"
 )
 
-// MaxQueryUsers bounds one presence query.
-const MaxQueryUsers = 100
+// The REST routes of presence, with the WebSocket's tokens. openapi.yaml
+// documents every route of the routes table; a test keeps the two equal and
+// checks every answer of the API tests against it.
 
-// NewAPI serves presence over REST, with the same tokens as the WebSocket:
+// maxStatusBody bounds the body of PUT /v1/presence/me; larger is 413.
+const maxStatusBody = 4096
+
+// route is one operation of the API: a ServeMux pattern and its handler.
+type route struct {
+	method, path string
+	handle       func(s *Service, w http.ResponseWriter, r *http.Request, caller string)
+}
+
+// routes is the single table of the API, used by NewAPI and by the test
+// that compares it with openapi.yaml.
+var routes = []route{
+	{http.MethodGet, "/v1/presence", (*Service).getPresence},
+	{http.MethodPut, "/v1/presence/me", (*Service).putStatus},
+}
+
+// NewAPI serves presence over REST:
 //
-//	GET /v1/presence?users=a,b   states of up to MaxQueryUsers users who share a channel with the caller
+//	GET /v1/presence?users=a,b   the users' states as the caller may see them (Service.Query)
 //	PUT /v1/presence/me          {"status": "…", "invisible": bool}
 //
-// A user the caller shares no channel with is answered as unknown
-// (offline, no last seen), exactly like a user who never connected, so the
-// API does not reveal who exists. Invisible users are shown offline.
+// authenticate identifies the caller with the WebSocket's check; an error
+// is answered 401. Every error is an RFC 9457 application/problem+json body
+// carrying the stable wire error code in "code", unknown paths and methods
+// included.
 func NewAPI(svc *Service, authenticate func(*http.Request) (string, error)) http.Handler {
 	mux := http.NewServeMux()
-	auth := func(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
 			user, err := authenticate(r)
-			if err != nil {
+			if err != nil || user == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="salam"`)
-				problem(w, http.StatusUnauthorized, 8, "unauthorized: "+err.Error())
+				writeProblem(w, http.StatusUnauthorized, wire.CodePermissionDenied, "unauthorized", "a valid bearer token is required")
 				return
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 			defer cancel()
-			h(w, r.WithContext(ctx), user)
-		}
+			rt.handle(svc, w, r.WithContext(ctx), user)
+		})
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}
-	mux.HandleFunc("GET /v1/presence", auth(svc.query))
-	mux.HandleFunc("PUT /v1/presence/me", auth(svc.setStatus))
+	for path, methods := range allowed { // the same path with another method
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeProblem(w, http.StatusMethodNotAllowed, wire.CodeBadFrame, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+		})
+	}
+	mux.HandleFunc("/v1/presence/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, wire.CodeBadFrame, "no_route", "no route "+r.Method+" "+r.URL.Path)
+	})
 	return mux
 }
 
+// stateJSON is a State as the API shows it.
 type stateJSON struct {
 	User      string `json:"user"`
 	Online    bool   `json:"online"`
@@ -49,107 +79,96 @@ type stateJSON struct {
 	Invisible bool   `json:"invisible,omitempty"` // only in the caller's own state
 }
 
-func (s *Service) query(w http.ResponseWriter, r *http.Request, caller string) {
+func toJSON(st State) stateJSON {
+	out := stateJSON{User: st.User, Online: st.Online, Status: st.Status, Invisible: st.Invisible}
+	if !st.Online && !st.LastSeen.IsZero() {
+		out.LastSeen = st.LastSeen.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	}
+	return out
+}
+
+func (s *Service) getPresence(w http.ResponseWriter, r *http.Request, caller string) {
 	var users []string
 	for _, u := range strings.Split(r.URL.Query().Get("users"), ",") {
-		if u = strings.TrimSpace(u); u != "" && !slices.Contains(users, u) {
+		if u = strings.TrimSpace(u); u != "" {
 			users = append(users, u)
 		}
 	}
-	switch {
-	case len(users) == 0:
-		problem(w, http.StatusBadRequest, 2, "users: a comma-separated list of user ids is required")
-		return
-	case len(users) > MaxQueryUsers:
-		problem(w, http.StatusBadRequest, 2, "users: at most 100 per query")
-		return
-	}
-	mine, err := s.audience.ChannelsOf(r.Context(), caller)
+	states, err := s.Query(r.Context(), caller, users)
 	if err != nil {
-		problem(w, http.StatusServiceUnavailable, 9, "store unavailable")
+		s.writeError(w, err)
 		return
 	}
-	states, err := s.store.Get(r.Context(), users)
-	if err != nil {
-		problem(w, http.StatusServiceUnavailable, 9, "presence store unavailable")
-		return
-	}
-	out := make([]stateJSON, len(users))
+	out := make([]stateJSON, len(states))
 	for i, st := range states {
-		out[i] = stateJSON{User: users[i]}
-		visible, err := s.mayWatch(r.Context(), caller, mine, users[i])
-		if err != nil {
-			problem(w, http.StatusServiceUnavailable, 9, "store unavailable")
-			return
-		}
-		if !visible {
-			continue
-		}
-		if users[i] != caller {
-			st = Visible(st)
-		} else {
-			out[i].Invisible = st.Invisible
-		}
-		out[i].Online, out[i].Status = st.Online, st.Status
-		if !st.Online && !st.LastSeen.IsZero() {
-			out[i].LastSeen = st.LastSeen.UTC().Format("2006-01-02T15:04:05.000Z07:00")
-		}
+		out[i] = toJSON(st)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, out)
 }
 
-// mayWatch: users see themselves and those they share a channel with.
-func (s *Service) mayWatch(ctx context.Context, caller string, callerChannels []string, user string) (bool, error) {
-	if user == caller {
-		return true, nil
+func (s *Service) putStatus(w http.ResponseWriter, r *http.Request, caller string) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		writeProblem(w, http.StatusUnsupportedMediaType, wire.CodeBadFrame, "unsupported_media_type", "the body must be application/json")
+		return
 	}
-	theirs, err := s.audience.ChannelsOf(ctx, user)
-	if err != nil {
-		return false, err
-	}
-	for _, ch := range theirs {
-		if slices.Contains(callerChannels, ch) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func (s *Service) setStatus(w http.ResponseWriter, r *http.Request, caller string) {
 	var req struct {
 		Status    string `json:"status"`
 		Invisible bool   `json:"invisible"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxStatusBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		problem(w, http.StatusBadRequest, 2, "malformed JSON: "+err.Error())
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeProblem(w, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "too_large", "the body is larger than 4096 bytes")
+			return
+		}
+		writeProblem(w, http.StatusBadRequest, wire.CodeBadFrame, "bad_frame", "malformed JSON: "+err.Error())
 		return
 	}
-	if err := ValidStatus(req.Status); err != nil {
-		problem(w, http.StatusBadRequest, 2, err.Error())
+	err := ValidStatus(req.Status)
+	if err == nil {
+		err = s.store.SetStatus(r.Context(), caller, req.Status, req.Invisible)
+	}
+	var states []State
+	if err == nil {
+		states, err = s.Query(r.Context(), caller, []string{caller})
+	}
+	if err != nil {
+		s.writeError(w, err)
 		return
 	}
-	if err := s.store.SetStatus(r.Context(), caller, req.Status, req.Invisible); errors.Is(err, ErrInvalid) {
-		problem(w, http.StatusBadRequest, 2, err.Error())
-		return
-	} else if err != nil {
-		problem(w, http.StatusServiceUnavailable, 9, "presence store unavailable")
-		return
-	}
-	writeJSON(w, http.StatusOK, stateJSON{User: caller, Status: req.Status, Invisible: req.Invisible})
+	writeJSON(w, toJSON(states[0]))
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeError answers err of Query or of the store with its problem.
+func (s *Service) writeError(w http.ResponseWriter, err error) {
+	code, reason := s.errorCode(err)
+	status := map[wire.Code]int{wire.CodeBadFrame: http.StatusBadRequest, wire.CodeTooManyUsers: http.StatusBadRequest,
+		wire.CodeTimeout: http.StatusGatewayTimeout}[code]
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+		s.log.Warn("presence request", "err", err)
+	}
+	writeProblem(w, status, code, code.String(), reason)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
+	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(v)
 }
 
-// problem writes an RFC 9457 body with the stable wire error code.
-func problem(w http.ResponseWriter, status, code int, detail string) {
+// ProblemTypeBase prefixes problem type URIs, as in core/chat's API:
+// ProblemTypeBase + "too_many_users".
+const ProblemTypeBase = "https://salam.dev/problems/"
+
+// writeProblem writes an RFC 9457 body with the stable wire error code.
+// Every problem kind has one status, so its status text is the type's one
+// title (RFC 9457 §3.1.3).
+func writeProblem(w http.ResponseWriter, status int, code wire.Code, kind, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status),
+	json.NewEncoder(w).Encode(map[string]any{"type": ProblemTypeBase + kind, "title": http.StatusText(status),
 		"status": status, "detail": detail, "code": code})
 }

@@ -18,6 +18,30 @@
 // with room for one lost beat (for example interval 10 s, ttl 25 s), so a
 // crashed edge's users turn offline within ttl plus the Expire interval.
 //
+// # How many change events
+//
+// The Coalescer emits at most 1 + ⌈D/window⌉ changes per user whose
+// transitions span D. Edges batch a user's connects and disconnects for
+// 250 ms (edge.presenceFlush) and report only the state at each flush, so a
+// user whose connections come and go for D seconds causes at most
+//
+//	1 + ⌈(D + 250 ms) / Config.Window⌉
+//
+// presence frames per channel, the last one their final state: 100
+// connects and disconnects in 5 s give at most 7 with the default 1 s
+// window (cmd/salam's TestPresenceFlapping measures it). The bound holds per
+// core process: reports of one edge are spread over the core queue group,
+// and each process coalesces what it receives.
+//
+// # Queries
+//
+// Query is the one answer to "who of these users is online?", for the
+// WebSocket (a presence frame forwarded by an edge on
+// bus.PresenceQuerySubject, answered by onQuery) and for REST (api.go,
+// documented by openapi.yaml): at most Config.MaxQueryUsers distinct users
+// (ErrTooManyUsers, wire code 200, beyond), each shown as the asker may see
+// them (see Query for the privacy rule).
+//
 // # Interfaces
 //
 // Store is declared here, its consumer, and implemented in storage/memory
@@ -26,8 +50,10 @@
 //
 // # Goroutines and locks
 //
-// A Coalescer owns one goroutine (started by NewCoalescer, ended by Close)
-// and one timer for all users. Coalescer.mu guards its maps and queue and is
+// Queries run on their own goroutines, at most Config.QueryConcurrency at
+// once per process (bus.Serve); Stop waits for them. A Coalescer owns one
+// goroutine (started by NewCoalescer, ended by Close) and one timer for all
+// users. Coalescer.mu guards its maps and queue and is
 // held while emit runs, so emit must not call back into the Coalescer.
 //
 // # Owns / must not do

@@ -6,4 +6,5 @@ import "errors"
 var (
 	ErrInvalid       = errors.New("presence: invalid argument")
 	ErrStatusTooLong = errors.New("presence: status longer than 256 bytes")
+	ErrTooManyUsers  = errors.New("presence: too many users in one query")
 )

@@ -22,28 +22,14 @@ type Audience interface {
 	ChannelsOf(ctx context.Context, user string) ([]string, error)
 }
 
-// Config of the presence service. Zero fields take the default beside them.
-type Config struct {
-	Window      time.Duration `yaml:"window"`       // coalescing window: at most one change per user per window; default 1s
-	ExpireEvery time.Duration `yaml:"expire_every"` // how often presence left by crashed edges is expired; default 1s
-}
-
-func (c *Config) ensureDefaults() {
-	if c.Window <= 0 {
-		c.Window = time.Second
-	}
-	if c.ExpireEvery <= 0 {
-		c.ExpireEvery = time.Second
-	}
-}
-
 // Service is the presence service of core: it applies edges' reports to
 // the Store, expires the presence of edges that stopped reporting, and
 // sends coalesced changes to the channels of each user.
 //
-// Goroutines: nats.go runs onReport; one goroutine expires; the coalescer
-// has its own; one goroutine publishes changes (emit only queues them, as
-// the coalescer calls it under its lock).
+// Goroutines: nats.go runs onReport; queries run on their own goroutines,
+// at most Config.QueryConcurrency at once (bus.Serve); one goroutine
+// expires; the coalescer has its own; one goroutine publishes changes (emit
+// only queues them, as the coalescer calls it under its lock).
 type Service struct {
 	nc       *nats.Conn
 	store    Store
@@ -53,6 +39,7 @@ type Service struct {
 	co       *Coalescer
 	changes  chan State
 	sub      *nats.Subscription
+	queries  *bus.Served
 	stop     chan struct{}
 	done     sync.WaitGroup
 }
@@ -62,7 +49,10 @@ func NewService(nc *nats.Conn, store Store, audience Audience, cfg Config, log *
 	if nc == nil || store == nil || audience == nil {
 		return nil, errors.New("presence: NATS connection, store and audience are required")
 	}
-	cfg.ensureDefaults()
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -70,7 +60,8 @@ func NewService(nc *nats.Conn, store Store, audience Audience, cfg Config, log *
 		changes: make(chan State, 1<<14), stop: make(chan struct{})}, nil
 }
 
-// Start subscribes to edge reports and starts expiring and publishing.
+// Start subscribes to edge reports and queries and starts expiring and
+// publishing.
 func (s *Service) Start() error {
 	s.co = NewCoalescer(s.cfg.Window, func(st State) {
 		select {
@@ -84,6 +75,9 @@ func (s *Service) Start() error {
 		return err
 	}
 	s.sub = sub
+	if s.queries, err = bus.Serve(s.nc, bus.PresenceQuerySubject, s.cfg.QueryConcurrency, s.onQuery); err != nil {
+		return err
+	}
 	s.done.Add(2)
 	go s.expireLoop()
 	go s.publishLoop()
@@ -94,6 +88,9 @@ func (s *Service) Start() error {
 func (s *Service) Stop() {
 	if s.sub != nil {
 		s.sub.Drain()
+	}
+	if s.queries != nil {
+		s.queries.Stop()
 	}
 	close(s.stop)
 	s.done.Wait()

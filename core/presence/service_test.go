@@ -9,7 +9,6 @@ import (
 
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/internal/bus"
-	"github.com/salamhq/salam/internal/bus/bustest"
 	"github.com/salamhq/salam/storage/memory"
 	"github.com/salamhq/salam/wire"
 )
@@ -18,34 +17,34 @@ type audience map[string][]string
 
 func (a audience) ChannelsOf(_ context.Context, user string) ([]string, error) { return a[user], nil }
 
+// next returns the next frame on sub.
 func next(t *testing.T, sub *nats.Subscription) wire.Frame {
 	t.Helper()
-	m, err := sub.NextMsg(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
+	return frameOf(t)(sub.NextMsg(5 * time.Second))
+}
+
+// frameOf returns a function that decodes the frame of a message a bus
+// call returned, failing t on any error.
+func frameOf(t *testing.T) func(*nats.Msg, error) wire.Frame {
+	return func(m *nats.Msg, err error) wire.Frame {
+		t.Helper()
+		var f wire.Frame
+		if err == nil {
+			err = wire.Msgpack.Decode(m.Data, &f)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
 	}
-	var f wire.Frame
-	if err := wire.Msgpack.Decode(m.Data, &f); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // Reports from an edge turn into presence frames on the user's channels:
 // online on join, offline with last seen on leave, and offline on its own
 // when the edge stops reporting (it crashed) and the TTL passes.
 func TestServiceReportsAndExpiry(t *testing.T) {
-	_, nc := bustest.Start(t)
-	svc, err := presence.NewService(nc, memory.NewPresence(),
-		audience{"alice": {"dm:ab", "team"}, "bob": {"team"}},
-		presence.Config{Window: 50 * time.Millisecond, ExpireEvery: 50 * time.Millisecond}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Stop()
+	_, nc := startService(t, memory.NewPresence(), audience{"alice": {"dm:ab", "team"}, "bob": {"team"}},
+		presence.Config{Window: 50 * time.Millisecond, ExpireEvery: 50 * time.Millisecond})
 	dm, _ := nc.SubscribeSync(bus.EventSubject("dm:ab"))
 	team, _ := nc.SubscribeSync(bus.EventSubject("team"))
 	nc.Flush()

@@ -15,15 +15,19 @@
 //	                                                                       history, receipt)
 //	  (reply inbox)    core (reply)         the requesting edge            wire frame            -
 //	salam.ev.<chan>    core after commit;   each edge with local           wire frame (event,    none: every
-//	                   edges for typing     subscribers of <chan>          typing, receipt)      edge gets it
+//	                   edges for typing     subscribers of <chan>          typing, receipt,      edge gets it
+//	                                                                       presence)
 //	salam.rest         edge (request)       core (ServeHTTP)               HTTP/1.1 request;     salam.core
 //	                                                                       reply: HTTP response
+//	salam.presence     edge, per interval   core/presence                  PresenceReport        salam.core
+//	salam.presence.    edge (request)       core/presence                  Request (presence     salam.core
+//	  query                                                                query); reply: frame
 //
 // Replies and events are wire frames encoded with wire.Msgpack, so an edge
 // forwards them to msgpack clients without decoding (it only adds the
 // WebSocket header), and every protocol field travels the bus unchanged.
 //
-// Later subjects (presence, calls, rooms) take new second tokens under the
+// Later subjects (calls, rooms) take new second tokens under the
 // same prefix; a second token, once used, never changes meaning.
 //
 // # Messages

@@ -64,16 +64,9 @@ func (f *HTTPForwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const maxConcurrentHTTP = 64
 
 // ServeHTTP answers forwarded requests with h, in the core queue group, up
-// to maxConcurrentHTTP at a time (nats.go would otherwise run them one by one).
-func ServeHTTP(nc *nats.Conn, h http.Handler) (*nats.Subscription, error) {
-	slots := make(chan struct{}, maxConcurrentHTTP)
-	return nc.QueueSubscribe(RESTSubject, QueueCore, func(m *nats.Msg) {
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots }()
-			serveForwarded(m, h)
-		}()
-	})
+// to maxConcurrentHTTP at a time.
+func ServeHTTP(nc *nats.Conn, h http.Handler) (*Served, error) {
+	return Serve(nc, RESTSubject, maxConcurrentHTTP, func(m *nats.Msg) { serveForwarded(m, h) })
 }
 
 // serveForwarded runs one forwarded request through h and replies with the

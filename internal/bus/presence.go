@@ -9,6 +9,12 @@ import (
 // QueueCore): one message per edge per interval, never one per connection.
 const PresenceSubject = Prefix + ".presence"
 
+// PresenceQuerySubject carries presence queries from edges to core (queue
+// group QueueCore): a Request holding the client's presence frame (wire
+// type 16 with Users); core replies with a presence frame (Presences) or an
+// error frame. A third token keeps it apart from PresenceSubject's reports.
+const PresenceQuerySubject = PresenceSubject + ".query"
+
 // maxReportUsers bounds the users of one report.
 const maxReportUsers = 1 << 20
 
