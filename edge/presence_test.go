@@ -9,6 +9,7 @@ import (
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/wsclient"
+	"github.com/salamhq/salam/wire"
 )
 
 // The edge reports a user's first connection and last disconnection within
@@ -48,4 +49,67 @@ func TestPresenceReports(t *testing.T) {
 	phone.Close()
 	laptop.Close()
 	until(func(r bus.PresenceReport) bool { return slices.Contains(r.Left, "alice") })
+}
+
+// A presence query goes to core on PresenceQuerySubject as the asking
+// user's request, and core's answer (states or an error) comes back with
+// the client's request id, in the client's codec.
+func TestPresenceQueryForwarded(t *testing.T) {
+	f := newFixture(t, nil)
+	sub, err := f.nc.QueueSubscribe(bus.PresenceQuerySubject, bus.QueueCore, func(m *nats.Msg) {
+		var req bus.Request
+		var q wire.Frame
+		if req.DecodeMsgpack(m.Data) != nil || wire.Msgpack.Decode(req.Frame, &q) != nil || q.Type != wire.TypePresence {
+			t.Errorf("bad query on the bus")
+			return
+		}
+		reply := wire.Frame{Type: wire.TypePresence}
+		if len(q.Users) > 2 {
+			reply = wire.Frame{Type: wire.TypeError, Code: wire.CodeTooManyUsers, Reason: "at most 2 users per presence query"}
+		}
+		for _, u := range q.Users { // answers who asked, to check the edge names the user
+			reply.Presences = append(reply.Presences, wire.Presence{User: u, Kind: wire.PresenceOnline, Status: "asked by " + req.User})
+		}
+		m.Respond(wire.Msgpack.Append(nil, &reply))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	f.nc.Flush()
+	for _, opt := range []wsclient.Options{{}, {Subprotocol: wire.SubprotocolJSON}} {
+		c := f.client("alice", opt)
+		got, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypePresence, ID: 41, Users: []string{"bob", "carol"}}, nil)
+		if err != nil || got.ID != 41 || got.Type != wire.TypePresence || len(got.Presences) != 2 ||
+			got.Presences[1] != (wire.Presence{User: "carol", Kind: wire.PresenceOnline, Status: "asked by alice"}) {
+			t.Fatalf("%s: %+v, %v", c.Subprotocol(), got, err)
+		}
+		_, err = c.Call(ctx(t), &wire.Frame{Type: wire.TypePresence, ID: 42, Users: []string{"a", "b", "c"}}, nil)
+		if we, ok := err.(*wire.Error); !ok || we.Code != wire.CodeTooManyUsers {
+			t.Fatalf("%s: over the limit: %v, want too_many_users", c.Subprotocol(), err)
+		}
+	}
+}
+
+// Without a core, a query fails at once with unavailable; with a core that
+// does not answer, with timeout after the request timeout. The connection
+// stays usable.
+func TestPresenceQueryWithoutAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.client("alice", wsclient.Options{})
+	_, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypePresence, ID: 4, Users: []string{"bob"}}, nil)
+	if we, ok := err.(*wire.Error); !ok || we.Code != wire.CodeUnavailable {
+		t.Fatalf("no core: %v, want unavailable", err)
+	}
+	sub, _ := f.nc.QueueSubscribe(bus.PresenceQuerySubject, bus.QueueCore, func(*nats.Msg) {})
+	defer sub.Unsubscribe()
+	f.nc.Flush()
+	start := time.Now()
+	_, err = c.Call(ctx(t), &wire.Frame{Type: wire.TypePresence, ID: 5, Users: []string{"bob"}}, nil)
+	if we, ok := err.(*wire.Error); !ok || we.Code != wire.CodeTimeout || time.Since(start) > 5*time.Second {
+		t.Fatalf("silent core: %v after %v, want timeout", err, time.Since(start))
+	}
+	if _, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypePing}, nil); err != nil {
+		t.Fatalf("ping after the failures: %v", err)
+	}
 }

@@ -104,6 +104,10 @@ func (r *requests) onReply(m *nats.Msg) {
 	if !ok || p.c.isClosed() {
 		return // timed out already, or the client left
 	}
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" { // NATS: no subscriber on the subject
+		p.c.writeError(p.id, wire.CodeUnavailable, "core unavailable")
+		return
+	}
 	r.srv.metrics.requestLatency.Observe(float64(nowNano()-p.started) / 1e9)
 	f := framePool.Get().(*wire.Frame)
 	defer framePool.Put(f)

@@ -42,6 +42,8 @@ func (c *conn) handleEnvelope(f *wire.Frame) {
 		if c.checkChannel(f) {
 			c.srv.requests.forward(c, bus.RequestSubject(f.Channel), f)
 		}
+	case wire.TypePresence: // a query: core checks and answers it, with the rules of its REST twin
+		c.srv.requests.forward(c, bus.PresenceQuerySubject, f)
 	case wire.TypePing:
 		id := f.ID
 		f.Reset() // the request frame becomes its reply: no allocation
