@@ -119,6 +119,10 @@ func parseConfig(name string, args []string) (*config, error) {
 	if err := cfg.Chat.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Presence.Service.EnsureDefaults()
+	if err := cfg.Presence.Service.Validate(); err != nil {
+		return nil, err
+	}
 	return cfg, cfg.Embedded.Validate()
 }
 
