@@ -7,11 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/salamhq/salam/internal/auth"
 )
 
 // WorkerArg is the subcommand under which the controller re-executes its
@@ -21,13 +18,15 @@ const WorkerArg = "loadgen-worker"
 const (
 	progressLineEvery = time.Second
 	resultWait        = 30 * time.Second // for workers to close and report
+	publisherUser     = "lg-pub"         // the broadcast publisher and channel owner
 )
 
 // Run runs the scenario opt describes and returns its report, writing a
 // one-line status to progress every second (nil: none). The report is also
-// written to opt.ReportFile when set. When ctx ends or a worker fails, the
-// run stops early: Run still closes the workers, collects what they
-// measured and returns that partial report together with the error.
+// written to opt.ReportFile and its chart to opt.ChartFile when set. When
+// ctx ends or a worker fails, the run stops early: Run still closes the
+// workers, collects what they measured and returns that partial report
+// together with the error.
 func Run(ctx context.Context, opt Options, progress io.Writer) (*Report, error) {
 	opt.EnsureDefaults()
 	if err := opt.Validate(); err != nil {
@@ -39,12 +38,18 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Report, error) 
 	if progress == nil {
 		progress = io.Discard
 	}
-	r := &run{opt: opt, progress: progress, started: time.Now(), fail: make(chan error, 1), ready: make(chan struct{})}
+	r := &run{opt: opt, sc: scenarios[opt.Scenario], progress: progress, started: time.Now(),
+		fail: make(chan error, 1), ready: make(chan struct{}), done: make(chan struct{}), series: newSeries()}
 	r.runID = r.started.UnixNano()
 	rep, err := r.execute(ctx)
 	if rep != nil && opt.ReportFile != "" {
 		if werr := rep.WriteFile(opt.ReportFile); werr != nil {
 			err = errors.Join(err, fmt.Errorf("loadgen: report: %w", werr))
+		}
+	}
+	if rep != nil && opt.ChartFile != "" {
+		if werr := WriteChart(opt.ChartFile, rep); werr != nil {
+			err = errors.Join(err, fmt.Errorf("loadgen: chart: %w", werr))
 		}
 	}
 	return rep, err
@@ -53,17 +58,22 @@ func Run(ctx context.Context, opt Options, progress io.Writer) (*Report, error) 
 // run is the controller's state for one Run.
 type run struct {
 	opt      Options
+	sc       scenario
 	progress io.Writer
 	started  time.Time
 	runID    int64
 	fail     chan error    // first failure of a worker; buffered
 	ready    chan struct{} // closed when every worker is ready
-	pub      *publishStats // fanout: set before publishing starts
+	done     chan struct{} // closed when every worker finished its active phase
+	rooms    []string      // room scenarios: the rooms' channels, in user order
+	pub      *publishStats // broadcast: set before the workers start
+	series   *series
 
-	mu          sync.Mutex // guards workers' mutable fields, closing and readyClosed
+	mu          sync.Mutex // guards workers' mutable fields, closing, readyClosed and doneCount
 	workers     []*workerState
 	closing     bool
 	readyClosed bool
+	doneCount   int
 }
 
 // workerState is the controller's view of one worker.
@@ -72,46 +82,47 @@ type workerState struct {
 	lw    *lineWriter    // to the worker's stdin
 	stdin io.WriteCloser // closed after the close command
 	kill  func()         // last resort
-	done  chan struct{}  // closed when the worker's output ended and it exited
+	exit  chan struct{}  // closed when the worker's output ended and it exited
 
 	// Guarded by run.mu.
 	last   counters
 	ready  bool
+	done   bool
 	rss    int64
 	result *workerMsg
 }
 
 func (r *run) execute(ctx context.Context) (*Report, error) {
-	rep := &Report{Scenario: r.opt.Scenario, URL: r.opt.URL, Subprotocol: r.opt.Subprotocol,
-		StartedAt: r.started.UTC(), Workers: r.opt.Workers, ConnectionsRequested: r.opt.Conns}
-	if pid := r.opt.TargetPID; pid != 0 {
+	o := &r.opt
+	rep := &Report{Scenario: o.Scenario, URL: o.URL, Subprotocol: o.Subprotocol, StartedAt: r.started.UTC(),
+		Workers: o.Workers, ConnectionsRequested: o.Conns, SeriesLatency: r.sc.latency}
+	switch {
+	case r.sc.rooms != roomNone:
+		rep.Rooms, rep.RoomSize = o.Conns/o.RoomSize, o.RoomSize
+		fallthrough
+	case r.sc.subscribe:
+		rep.PublishRate, rep.PayloadBytes = o.PublishRate, o.PayloadSize
+	}
+	if pid := o.TargetPID; pid != 0 {
 		rss, err := readRSS(pid)
 		if err != nil {
 			return nil, fmt.Errorf("loadgen: target pid %d: %w", pid, err)
 		}
 		rep.RSSBeforeBytes = rss
 	}
-	if r.opt.Scenario == ScenarioFanout {
-		r.pub = newPublishStats(r.opt.Messages)
-		if err := ensureChannel(ctx, r.opt.URL, r.publisherToken(), r.opt.Channel); err != nil {
-			return nil, err
-		}
+	if err := r.setup(ctx); err != nil {
+		return nil, err
 	}
-	for i := range r.opt.Workers {
+	for i := range o.Workers {
 		if err := r.startWorker(i); err != nil {
 			r.closeWorkers()
 			return nil, err
 		}
 	}
-	stopProgress := r.printProgress()
+	stopProgress := every(progressLineEvery, func(time.Time) { r.tick(false) })
 	err := r.wait(ctx, r.ready, 0)
 	if err == nil {
-		switch r.opt.Scenario {
-		case ScenarioIdle:
-			err = r.idle(ctx, rep)
-		case ScenarioFanout:
-			err = r.fanout(ctx, rep)
-		}
+		err = r.active(ctx, rep)
 	}
 	r.closeWorkers()
 	stopProgress()
@@ -119,41 +130,38 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 		err = errors.Join(err, aerr)
 	}
 	rep.DurationS = time.Since(r.started).Seconds()
-	fmt.Fprintln(r.progress, r.statusLine()+"  done")
-	return rep, err
+	r.tick(true)
+	var serr error
+	rep.Series, serr = r.series.result()
+	return rep, errors.Join(err, serr)
 }
 
-// idle: settle, sample memory, hold while measuring the server's CPU.
-func (r *run) idle(ctx context.Context, rep *Report) error {
-	if err := r.wait(ctx, nil, r.opt.Settle); err != nil {
-		return err
+// setup creates what the scenario's connections subscribe to, over REST.
+func (r *run) setup(ctx context.Context) error {
+	o := &r.opt
+	if r.sc.rooms == roomNone && !r.sc.subscribe {
+		return nil
 	}
-	if err := r.sampleAfter(rep); err != nil {
-		return err
-	}
-	cpu0, err := r.targetCPU()
+	rc, err := newRESTClient(o.URL, o.Secret, o.Token, o.ConnectTimeout)
 	if err != nil {
 		return err
 	}
-	err = r.wait(ctx, nil, r.opt.Hold)
-	cpu1, cerr := r.targetCPU()
-	rep.TargetCPUSeconds = cpu1 - cpu0
-	return errors.Join(err, cerr)
-}
-
-// publisherToken is the token of the fanout publisher, user lg-pub.
-func (r *run) publisherToken() string {
-	if r.opt.Secret == "" {
-		return r.opt.Token
+	switch r.sc.rooms {
+	case roomPair:
+		r.rooms, err = openDMs(ctx, rc, o.Conns/2)
+	case roomGroup:
+		r.rooms, err = createGroups(ctx, rc, o.Conns/o.RoomSize, o.RoomSize, r.runID)
+	default:
+		r.pub = newPublishStats(o.Messages, r.series.recordAck)
+		err = ensureChannel(ctx, rc, publisherUser, o.Channel)
 	}
-	token, _ := auth.MintHS256(r.opt.Secret, "lg-pub", time.Hour, "", "") // the secret was validated with the options
-	return token
+	return err
 }
 
-// fanout: publish, then wait until every expected delivery was counted or
-// the drain time is over.
-func (r *run) fanout(ctx context.Context, rep *Report) error {
-	if r.opt.TargetPID != 0 {
+// active settles, then runs the scenario's active phase while measuring
+// the target's CPU and backends.
+func (r *run) active(ctx context.Context, rep *Report) error {
+	if r.sc.settle || r.opt.TargetPID != 0 {
 		if err := r.wait(ctx, nil, r.opt.Settle); err != nil {
 			return err
 		}
@@ -161,40 +169,95 @@ func (r *run) fanout(ctx context.Context, rep *Report) error {
 			return err
 		}
 	}
-	token := r.publisherToken()
 	cpu0, err := r.targetCPU()
 	if err != nil {
 		return err
 	}
+	mon, err := startMonitor(ctx, r.opt.Redis, r.opt.NATS)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	switch {
+	case r.sc.workerPhase:
+		err = r.workerPhase(ctx)
+	case r.pub != nil:
+		err = r.broadcast(ctx)
+	default: // idle
+		err = r.wait(ctx, nil, r.opt.Hold)
+	}
+	rep.ActiveS = time.Since(start).Seconds()
+	cpu1, cerr := r.targetCPU()
+	rep.TargetCPUSeconds = cpu1 - cpu0
+	return errors.Join(err, cerr, mon.stop(ctx, rep))
+}
+
+// workerPhase starts every worker's active phase and waits until each
+// reported done.
+func (r *run) workerPhase(ctx context.Context) error {
+	r.mu.Lock()
+	workers := r.workers
+	r.mu.Unlock()
+	for _, w := range workers {
+		if err := w.lw.write(&command{Cmd: cmdStart}); err != nil {
+			return fmt.Errorf("loadgen: start worker %d: %w", w.id, err)
+		}
+	}
+	// Every phase ends by itself; this bound only catches a stuck worker.
+	limit := r.opt.Hold + 2*r.opt.Drain + r.opt.Down + 2*r.opt.ConnectTimeout + time.Minute
+	if err := r.wait(ctx, r.done, limit); err != nil {
+		return err
+	}
+	select {
+	case <-r.done:
+		return nil
+	default:
+		return fmt.Errorf("loadgen: workers did not finish the %s phase within %v", r.opt.Scenario, limit)
+	}
+}
+
+// broadcast publishes, then waits until every expected delivery was
+// counted or the drain time is over.
+func (r *run) broadcast(ctx context.Context) error {
 	pubDone := make(chan error, 1)
-	go func() { pubDone <- publish(ctx, &r.opt, r.runID, token, r.pub) }()
+	go func() { pubDone <- publish(ctx, &r.opt, r.runID, r.publisherToken(), r.pub) }()
+	var err error
 	select {
 	case err = <-pubDone:
 	case err = <-r.fail:
 		<-pubDone
 	}
-	if err == nil {
-		deadline := time.Now().Add(r.opt.Drain)
-		for err == nil && time.Now().Before(deadline) && !r.drained() {
-			err = r.wait(ctx, nil, 100*time.Millisecond)
-		}
+	deadline := time.Now().Add(r.opt.Drain)
+	for err == nil && time.Now().Before(deadline) && !r.drained() {
+		err = r.wait(ctx, nil, 100*time.Millisecond)
 	}
-	cpu1, cerr := r.targetCPU()
-	rep.TargetCPUSeconds = cpu1 - cpu0
-	return errors.Join(err, cerr)
+	return err
+}
+
+// publisherToken is the token of the broadcast publisher.
+func (r *run) publisherToken() string {
+	if r.opt.Secret == "" {
+		return r.opt.Token
+	}
+	return mintToken(r.opt.Secret, publisherUser)
 }
 
 // drained reports whether the workers counted every expected delivery.
 func (r *run) drained() bool {
 	_, acked, _ := r.pub.counts()
+	c := r.counters()
+	return c.Received >= acked*c.Opened
+}
+
+// counters sums the workers' latest counters.
+func (r *run) counters() counters {
+	var c counters
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var opened, received int64
 	for _, w := range r.workers {
-		opened += w.last.Opened
-		received += w.last.Received
+		c.add(&w.last)
 	}
-	return received >= acked*opened
+	return c
 }
 
 // wait returns nil when ch is closed (nil ch: never) or d passes (0:
@@ -244,7 +307,7 @@ func (r *run) targetCPU() (float64, error) {
 
 // startWorker launches worker i and sends it its config.
 func (r *run) startWorker(i int) error {
-	w := &workerState{id: i, done: make(chan struct{})}
+	w := &workerState{id: i, exit: make(chan struct{})}
 	var (
 		stdout io.ReadCloser
 		wait   func() error
@@ -284,7 +347,7 @@ func (r *run) startWorker(i int) error {
 	r.workers = append(r.workers, w)
 	r.mu.Unlock()
 	go func() {
-		defer close(w.done)
+		defer close(w.exit)
 		err := readLines(stdout, func(m *workerMsg) error { r.handle(w, m); return nil })
 		if err != nil {
 			_, _ = io.Copy(io.Discard, stdout) // let the worker finish writing
@@ -296,27 +359,42 @@ func (r *run) startWorker(i int) error {
 }
 
 func (r *run) workerConfig(i int) *workerConfig {
-	first, count := splitCount(r.opt.Conns, i, r.opt.Workers)
-	ttl := time.Duration(r.opt.Conns/r.opt.Rate)*time.Second + r.opt.Hold + r.opt.Settle +
-		time.Duration(r.opt.Messages)*r.opt.Interval + r.opt.Drain + time.Hour
+	o := &r.opt
+	first, count := splitCount(o.Conns, i, o.Workers)
+	var rooms []string
+	if r.sc.rooms != roomNone {
+		firstRoom, n := splitCount(len(r.rooms), i, o.Workers)
+		rooms = r.rooms[firstRoom : firstRoom+n]
+		first, count = firstRoom*o.RoomSize, n*o.RoomSize
+	}
+	ttl := time.Duration(o.Conns/o.Rate)*time.Second + o.Hold + o.Settle + o.Down +
+		time.Duration(float64(o.Messages)/o.PublishRate*float64(time.Second)) + 2*o.Drain + time.Hour
 	return &workerConfig{
 		Worker:         i,
-		Scenario:       r.opt.Scenario,
-		URL:            r.opt.URL,
+		Scenario:       o.Scenario,
+		URL:            o.URL,
 		Conns:          count,
 		FirstUser:      first,
-		Rate:           float64(r.opt.Rate) / float64(r.opt.Workers),
-		SourceAddrs:    splitAddrs(r.opt.SourceAddrs, i, r.opt.Workers),
-		Token:          r.opt.Token,
-		Secret:         r.opt.Secret,
+		Rate:           float64(o.Rate) / float64(o.Workers),
+		SourceAddrs:    splitAddrs(o.SourceAddrs, i, o.Workers),
+		Token:          o.Token,
+		Secret:         o.Secret,
 		TokenTTLMs:     ttl.Milliseconds(),
-		Subprotocol:    r.opt.Subprotocol,
-		ConnectTimeout: r.opt.ConnectTimeout.Milliseconds(),
-		Channel:        r.opt.Channel,
-		Messages:       r.opt.Messages,
+		Subprotocol:    o.Subprotocol,
+		ConnectTimeout: o.ConnectTimeout.Milliseconds(),
+		Channel:        o.Channel,
+		Messages:       o.Messages,
 		RunID:          r.runID,
-		InProcess:      r.opt.InProcess,
-		ReadBuffer:     readBufferFor(&r.opt),
+		InProcess:      o.InProcess,
+		ReadBuffer:     readBufferFor(o),
+		Rooms:          rooms,
+		RoomSize:       o.RoomSize,
+		PublishRate:    o.PublishRate,
+		PayloadSize:    o.PayloadSize,
+		HoldMs:         o.Hold.Milliseconds(),
+		DrainMs:        o.Drain.Milliseconds(),
+		DownMs:         o.Down.Milliseconds(),
+		Percent:        o.Percent,
 	}
 }
 
@@ -325,7 +403,7 @@ func (r *run) workerConfig(i int) *workerConfig {
 // buffer that stays with the connection. 256 bytes hold a header, a control
 // frame and an event of the default 64-byte payload.
 func readBufferFor(o *Options) int {
-	if o.Scenario != ScenarioFanout {
+	if sc := scenarios[o.Scenario]; !sc.subscribe && sc.rooms == roomNone {
 		return 256
 	}
 	return max(256, o.PayloadSize+len(o.Channel)+128)
@@ -333,26 +411,41 @@ func readBufferFor(o *Options) int {
 
 // handle applies one message of worker w.
 func (r *run) handle(w *workerState, m *workerMsg) {
+	if m.LatencyDelta != "" || m.AckDelta != "" {
+		r.series.addDeltas(m.LatencyDelta, m.AckDelta)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w.last = m.counters
 	switch m.Type {
 	case msgReady:
 		w.ready, w.rss = true, m.RSSBytes
-		for _, o := range r.workers {
-			if !o.ready {
-				return
-			}
-		}
-		if len(r.workers) == r.opt.Workers && !r.readyClosed {
+		if r.all(func(o *workerState) bool { return o.ready }) && !r.readyClosed {
 			r.readyClosed = true
 			close(r.ready)
+		}
+	case msgDone:
+		if !w.done {
+			w.done = true
+			if r.doneCount++; r.doneCount == r.opt.Workers {
+				close(r.done)
+			}
 		}
 	case msgResult:
 		w.result = m
 	case msgFatal:
 		r.failed(fmt.Errorf("loadgen: worker %d: %s", w.id, m.Error))
 	}
+}
+
+// all reports whether every worker has started and satisfies f; r.mu held.
+func (r *run) all(f func(*workerState) bool) bool {
+	for _, o := range r.workers {
+		if !f(o) {
+			return false
+		}
+	}
+	return len(r.workers) == r.opt.Workers
 }
 
 // exited records that worker w's output ended.
@@ -389,54 +482,26 @@ func (r *run) closeWorkers() {
 	defer deadline.Stop()
 	for _, w := range workers {
 		select {
-		case <-w.done:
+		case <-w.exit:
 		case <-deadline.C:
 			deadline.Reset(0)
 			fmt.Fprintf(os.Stderr, "loadgen: worker %d did not report within %v; killing it\n", w.id, resultWait)
 			w.kill()
-			<-w.done
+			<-w.exit
 		}
 	}
 }
 
-// printProgress prints statusLine every second until stopped.
-func (r *run) printProgress() (stop func()) {
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(progressLineEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				fmt.Fprintln(r.progress, r.statusLine())
-			case <-quit:
-				return
-			}
-		}
-	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(quit); <-done }) }
-}
-
-// statusLine is the one-line live status.
-func (r *run) statusLine() string {
-	var c counters
-	r.mu.Lock()
-	for _, w := range r.workers {
-		c.Opened += w.last.Opened
-		c.Failed += w.last.Failed
-		c.Dropped += w.last.Dropped
-		c.Received += w.last.Received
-	}
-	r.mu.Unlock()
-	var b strings.Builder
-	fmt.Fprintf(&b, "conns %d/%d  err %d  drop %d", c.Opened, r.opt.Conns, c.Failed, c.Dropped)
+// tick takes one sample of the time series and prints its status line.
+func (r *run) tick(last bool) {
+	c := r.counters()
 	if r.pub != nil {
-		sent, acked, failed := r.pub.counts()
-		fmt.Fprintf(&b, "  msgs %d/%d  acked %d  pub_err %d  recv %d/%d",
-			sent, r.opt.Messages, acked, failed, c.Received, acked*c.Opened)
+		c.Sent, c.Acked, c.PubFailed = r.pub.counts()
 	}
-	fmt.Fprintf(&b, "  %.0fs", time.Since(r.started).Seconds())
-	return b.String()
+	sm, p99 := r.series.sample(time.Since(r.started), c)
+	line := statusLine(sm, r.opt.Conns, r.sc.latency, p99)
+	if last {
+		line += "  done"
+	}
+	fmt.Fprintln(r.progress, line)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/salamhq/salam/internal/wsclient"
 	"github.com/salamhq/salam/wire"
@@ -114,6 +115,73 @@ func TestErrorKind(t *testing.T) {
 	for _, tt := range tests {
 		if got := errorKind(tt.err); got != tt.want {
 			t.Errorf("errorKind(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestRoomOptions(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	o := Options{Scenario: ScenarioChat, URL: "ws://127.0.0.1:7000/v1/ws", Conns: 30, Secret: secret}
+	o.EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if o.RoomSize != 10 || o.Workers != 1 || o.PublishRate != 2 || o.Hold != 10*time.Second || o.Drain != 10*time.Second {
+		t.Errorf("chat defaults: %+v", o)
+	}
+	dm := Options{Scenario: ScenarioDM, URL: o.URL, Conns: 4, RoomSize: 7, Secret: secret, Interval: 250 * time.Millisecond}
+	dm.EnsureDefaults()
+	if dm.RoomSize != 2 || dm.PublishRate != 4 || dm.Validate() != nil {
+		t.Errorf("dm: pairs of 2 at 1/interval, got room %d rate %v (%v)", dm.RoomSize, dm.PublishRate, dm.Validate())
+	}
+	// Workers never outnumber rooms: a room lives in one worker.
+	big := Options{Scenario: ScenarioPresence, URL: o.URL, Conns: 40_000, RoomSize: 20_000, Secret: secret}
+	big.EnsureDefaults()
+	if big.Workers != 2 || big.Percent != 5 {
+		t.Errorf("presence: %d workers for 2 rooms, percent %v", big.Workers, big.Percent)
+	}
+	rc := Options{Scenario: ScenarioReconnect}
+	rc.EnsureDefaults()
+	if rc.Percent != 10 {
+		t.Errorf("reconnect percent %v, want 10", rc.Percent)
+	}
+	tests := []struct {
+		field string
+		mod   func(*Options)
+	}{
+		{field: "multiple of the room size", mod: func(o *Options) { o.Conns = 25 }},
+		{field: "room size", mod: func(o *Options) { o.RoomSize, o.Conns = 1, 30 }},
+		{field: "one per room", mod: func(o *Options) { o.Workers = 4 }},
+		{field: "needs a secret", mod: func(o *Options) { o.Secret, o.Token = "", "t" }},
+		{field: "percent", mod: func(o *Options) { o.Percent = 150 }},
+		{field: "publish rate", mod: func(o *Options) { o.PublishRate = -1 }},
+	}
+	for _, tt := range tests {
+		bad := o
+		tt.mod(&bad)
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("%s: Validate = %v", tt.field, err)
+		}
+	}
+	if names := strings.Join(Scenarios(), ","); names != "broadcast,chat,dm,fanout,idle,presence,reconnect" {
+		t.Errorf("Scenarios() = %s", names)
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	tests := []struct {
+		sm   Sample
+		p99  float64
+		want string
+	}{
+		{sm: Sample{T: 3, Connections: 980, ConnectErrors: 2, Dropped: 1}, want: "conns 980/1000  err 2  drop 1  3s"},
+		{sm: Sample{T: 12, Connections: 1000, Sent: 120, Acked: 118, Received: 1062, PublishErrors: 2}, p99: 12.34,
+			want: "conns 1000/1000  err 0  drop 0  sent 120  acked 118  recv 1062  pub_err 2  delivery p99 12.3 ms  12s"},
+		{sm: Sample{T: 5, Connections: 1000, Presence: 340}, p99: 210, want: "conns 1000/1000  err 0  drop 0  presence 340  delivery p99 210.0 ms  5s"},
+	}
+	for _, tt := range tests {
+		if got := statusLine(tt.sm, 1000, "delivery_ms", tt.p99); got != tt.want {
+			t.Errorf("statusLine = %q\n want %q", got, tt.want)
 		}
 	}
 }

@@ -18,7 +18,7 @@ func TestProtocolRoundTrip(t *testing.T) {
 			Result: &workerResult{
 				ErrorsByKind: map[string]int64{"dial:refused": 1},
 				DropsByKind:  map[string]int64{"close_4004": 1},
-				ConnectHist:  "HISTFAAAA",
+				Hists:        map[string]string{"connect_ms": "HISTFAAAA"},
 				MsgCount:     []int64{9, 9},
 				MsgLast:      []int64{1, 2},
 			}},

@@ -1,177 +1,18 @@
 package loadgen
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"io"
+	"math"
 	"net"
-	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/salamhq/salam/wire"
 )
-
-// fanoutServer is a minimal wire v1 server for end-to-end tests of Run:
-// connect, subscribe, and publish fanned out to every subscriber of the
-// channel. It records the "sub" claim of every bearer token it sees.
-type fanoutServer struct {
-	ln net.Listener
-	wg sync.WaitGroup
-
-	mu     sync.Mutex
-	subs   map[string][]*srvConn
-	seq    uint64
-	users  map[string]bool
-	remote map[string]bool // source IPs
-}
-
-type srvConn struct {
-	nc    net.Conn
-	codec wire.Codec
-	wmu   sync.Mutex
-}
-
-func (c *srvConn) send(f *wire.Frame) {
-	op := ws.OpText
-	if c.codec.Binary() {
-		op = ws.OpBinary
-	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = wsutil.WriteServerMessage(c.nc, op, c.codec.Append(nil, f))
-}
-
-func newFanoutServer(t *testing.T) *fanoutServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fanoutServer{ln: ln, subs: map[string][]*srvConn{}, users: map[string]bool{}, remote: map[string]bool{}}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer nc.Close()
-				s.serve(nc)
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
-}
-
-func (s *fanoutServer) url() string { return "ws://" + s.ln.Addr().String() + "/v1/ws" }
-
-func (s *fanoutServer) serve(nc net.Conn) {
-	var user string
-	u := ws.Upgrader{
-		Protocol: func(p []byte) bool { _, ok := wire.CodecFor(string(p)); return ok },
-		OnHeader: func(k, v []byte) error {
-			if strings.EqualFold(string(k), "Authorization") {
-				user = jwtSubject(strings.TrimPrefix(string(v), "Bearer "))
-			}
-			return nil
-		},
-	}
-	br := bufio.NewReader(nc)
-	if b, _ := br.Peek(5); string(b) == "POST " { // the fanout channel being created over REST
-		if req, err := http.ReadRequest(br); err == nil {
-			io.Copy(io.Discard, req.Body)
-		}
-		nc.Write([]byte("HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-		return
-	}
-	// The client speaks only after the 101, so br holds nothing past the handshake.
-	hs, err := u.Upgrade(struct {
-		io.Reader
-		io.Writer
-	}{br, nc})
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	s.users[user] = true
-	s.remote[nc.RemoteAddr().(*net.TCPAddr).IP.String()] = true
-	s.mu.Unlock()
-	codec, _ := wire.CodecFor(hs.Protocol)
-	c := &srvConn{nc: nc, codec: codec}
-	r := wsutil.NewReader(bufio.NewReaderSize(nc, 512), ws.StateServerSide)
-	ch := wsutil.ControlFrameHandler(nc, ws.StateServerSide)
-	var f wire.Frame
-	for {
-		h, err := r.NextFrame()
-		if err != nil {
-			return
-		}
-		if h.OpCode.IsControl() {
-			if err := ch(h, r); err != nil {
-				return
-			}
-			continue
-		}
-		var buf bytes.Buffer
-		if _, err := buf.ReadFrom(r); err != nil {
-			return
-		}
-		if err := codec.Decode(buf.Bytes(), &f); err != nil {
-			return
-		}
-		switch f.Type {
-		case wire.TypeConnect:
-			c.send(&wire.Frame{Type: wire.TypeConnected, ID: f.ID, Session: "s", User: user})
-		case wire.TypeSubscribe:
-			s.mu.Lock()
-			s.subs[f.Channel] = append(s.subs[f.Channel], c)
-			s.mu.Unlock()
-			c.send(&wire.Frame{Type: wire.TypeAck, ID: f.ID})
-		case wire.TypePublish:
-			s.mu.Lock()
-			s.seq++
-			ev := &wire.Frame{Type: wire.TypeEvent, Channel: f.Channel, Seq: s.seq, Data: f.Data, MsgID: f.MsgID, From: user}
-			subs := append([]*srvConn(nil), s.subs[f.Channel]...)
-			s.mu.Unlock()
-			c.send(&wire.Frame{Type: wire.TypeAck, ID: f.ID, Seq: ev.Seq})
-			for _, sc := range subs {
-				sc.send(ev)
-			}
-		}
-	}
-}
-
-// jwtSubject returns the unverified "sub" claim of a JWT, or the token.
-func jwtSubject(tok string) string {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return tok
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return tok
-	}
-	var c struct{ Sub string }
-	if json.Unmarshal(b, &c) != nil {
-		return tok
-	}
-	return c.Sub
-}
 
 func runT(t *testing.T, opt Options) *Report {
 	t.Helper()
@@ -194,7 +35,7 @@ func runT(t *testing.T, opt Options) *Report {
 func TestRunFanout(t *testing.T) {
 	for _, proto := range []string{wire.SubprotocolMsgpack, wire.SubprotocolJSON} {
 		t.Run(proto, func(t *testing.T) {
-			s := newFanoutServer(t)
+			s := newFakeServer(t)
 			report := t.TempDir() + "/report.json"
 			rep := runT(t, Options{
 				Scenario: ScenarioFanout, URL: s.url(), Conns: 300, Workers: 3, Rate: 5000,
@@ -203,11 +44,11 @@ func TestRunFanout(t *testing.T) {
 				Messages: 5, Interval: 20 * time.Millisecond, PayloadSize: 100, Drain: 5 * time.Second,
 				TargetPID: os.Getpid(), ReportFile: report, InProcess: true,
 			})
-			if rep.ConnectionsOpened != 300 || rep.ConnectErrors.Total != 0 {
+			if rep.ConnectionsOpened != 300 || rep.ConnectErrors != 0 {
 				t.Errorf("opened %d, errors %+v", rep.ConnectionsOpened, rep.ConnectErrors)
 			}
 			if rep.MessagesSent != 5 || rep.MessagesAcked != 5 || rep.DeliveriesExpected != 1500 ||
-				rep.DeliveriesReceived != 1500 || rep.Lost != 0 || rep.Unexpected != 0 {
+				rep.MessagesReceived != 1500 || rep.MessagesLost != 0 || rep.UnexpectedFrames != 0 {
 				t.Errorf("messages: %+v", rep)
 			}
 			if rep.DeliveryMs.Count != 1500 || rep.LastReceiptMs.Count != 5 || rep.AckMs.Count != 5 ||
@@ -231,7 +72,7 @@ func TestRunFanout(t *testing.T) {
 				t.Errorf("server saw %d source addresses, want 7", remotes)
 			}
 			b, err := os.ReadFile(report)
-			if err != nil || !bytes.Contains(b, []byte(`"deliveries_received": 1500`)) {
+			if err != nil || !bytes.Contains(b, []byte(`"messages_received": 1500`)) {
 				t.Errorf("report file: %v\n%s", err, b)
 			}
 		})
@@ -239,14 +80,14 @@ func TestRunFanout(t *testing.T) {
 }
 
 func TestRunIdle(t *testing.T) {
-	s := newFanoutServer(t)
+	s := newFakeServer(t)
 	rep := runT(t, Options{
 		Scenario: ScenarioIdle, URL: s.url(), Conns: 200, Workers: 2, Rate: 5000,
 		SourceAddrs: []string{"127.0.0.2", "127.0.0.3"}, Token: "static",
 		Hold: 300 * time.Millisecond, Settle: 100 * time.Millisecond,
 		TargetPID: os.Getpid(), InProcess: true,
 	})
-	if rep.ConnectionsOpened != 200 || rep.ConnectErrors.Total != 0 || rep.ConnectionsDropped != 0 {
+	if rep.ConnectionsOpened != 200 || rep.ConnectErrors != 0 || rep.ConnectionsDropped != 0 {
 		t.Errorf("opened %d, errors %+v, dropped %d", rep.ConnectionsOpened, rep.ConnectErrors, rep.ConnectionsDropped)
 	}
 	if rep.ConnectMs.Count != 200 || rep.RSSBeforeBytes == 0 || rep.RSSAfterBytes == 0 || rep.TargetCPUSeconds < 0 {
@@ -269,7 +110,186 @@ func TestRunConnectErrors(t *testing.T) {
 		Scenario: ScenarioIdle, URL: url, Conns: 20, Workers: 2, Rate: 5000,
 		SourceAddrs: []string{"127.0.0.2"}, Hold: 10 * time.Millisecond, Settle: 10 * time.Millisecond, InProcess: true,
 	})
-	if rep.ConnectionsOpened != 0 || rep.ConnectErrors.Total != 20 || rep.ConnectErrors.ByKind["dial:refused"] != 20 {
+	if rep.ConnectionsOpened != 0 || rep.ConnectErrors != 20 || rep.ConnectErrorsByKind["dial:refused"] != 20 {
 		t.Errorf("errors %+v", rep.ConnectErrors)
+	}
+}
+
+// roomOptions are the options of a small room scenario against s.
+func roomOptions(s *fakeServer, scenario string, conns, workers int) Options {
+	return Options{
+		Scenario: scenario, URL: s.url(), Conns: conns, Workers: workers, Rate: 5000,
+		SourceAddrs: []string{"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"},
+		Secret:      strings.Repeat("k", 64), Hold: time.Second, Drain: 2 * time.Second, Settle: 100 * time.Millisecond,
+		InProcess: true,
+	}
+}
+
+func TestRunDM(t *testing.T) {
+	s := newFakeServer(t)
+	dir := t.TempDir()
+	opt := roomOptions(s, ScenarioDM, 40, 2)
+	opt.PublishRate, opt.ReportFile, opt.ChartFile = 10, dir+"/dm.json", dir+"/dm.html"
+	rep := runT(t, opt)
+	// 40 users publish 10/s for 1 s; each message is due once, at the peer.
+	if rep.ConnectionsOpened != 40 || rep.Rooms != 20 || rep.RoomSize != 2 {
+		t.Errorf("opened %d, rooms %d of %d", rep.ConnectionsOpened, rep.Rooms, rep.RoomSize)
+	}
+	if rep.MessagesSent != 400 || rep.MessagesAcked != 400 || rep.DeliveriesExpected != 400 ||
+		rep.MessagesReceived != 400 || rep.MessagesLost != 0 || rep.PublishErrors != 0 || rep.UnexpectedFrames != 0 {
+		t.Errorf("messages: sent %d acked %d expected %d received %d lost %d errors %d unexpected %d",
+			rep.MessagesSent, rep.MessagesAcked, rep.DeliveriesExpected, rep.MessagesReceived, rep.MessagesLost,
+			rep.PublishErrors, rep.UnexpectedFrames)
+	}
+	if rep.AckMs.Count != 400 || rep.DeliveryMs.Count != 400 || rep.LastReceiptMs.Count != 400 || rep.SubscribeMs.Count != 40 {
+		t.Errorf("histogram counts: ack %d delivery %d last %d subscribe %d",
+			rep.AckMs.Count, rep.DeliveryMs.Count, rep.LastReceiptMs.Count, rep.SubscribeMs.Count)
+	}
+	s.mu.Lock()
+	dms := len(s.members)
+	s.mu.Unlock()
+	if dms != 20 {
+		t.Errorf("server has %d DMs, want 20", dms)
+	}
+	// The time series ends with the final counts; the chart shows it.
+	last := rep.Series[len(rep.Series)-1]
+	if last.Acked != 400 || last.Received != 400 || last.Connections != 40 {
+		t.Errorf("last sample %+v", last)
+	}
+	var latencies int64
+	for _, sm := range rep.Series {
+		latencies += sm.LatencyCount
+	}
+	if latencies != 400 || rep.SeriesLatency != "delivery_ms" {
+		t.Errorf("series holds %d %s values, want 400 delivery_ms", latencies, rep.SeriesLatency)
+	}
+	page, err := os.ReadFile(opt.ChartFile)
+	if err != nil || !bytes.Contains(page, []byte("<svg")) || !bytes.Contains(page, []byte("Messages per second")) {
+		t.Errorf("chart: %v", err)
+	}
+}
+
+func TestRunChat(t *testing.T) {
+	tests := []struct {
+		name      string
+		dropEvery int
+	}{
+		{name: "clean"},
+		{name: "every 7th delivery dropped", dropEvery: 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFakeServer(t)
+			s.dropEvery = tt.dropEvery
+			opt := roomOptions(s, ScenarioChat, 60, 3)
+			opt.RoomSize, opt.PublishRate, opt.Subprotocol = 6, 5, wire.SubprotocolJSON
+			if tt.dropEvery > 0 {
+				opt.Drain = 300 * time.Millisecond // nothing more will come
+			}
+			rep := runT(t, opt)
+			// 10 rooms publish 5/s for 1 s; 5 other members receive each.
+			if rep.MessagesSent != 50 || rep.MessagesAcked != 50 || rep.DeliveriesExpected != 250 {
+				t.Errorf("sent %d acked %d expected %d", rep.MessagesSent, rep.MessagesAcked, rep.DeliveriesExpected)
+			}
+			if rep.MessagesLost != rep.DeliveriesExpected-rep.MessagesReceived {
+				t.Errorf("lost %d, want expected − received = %d", rep.MessagesLost, rep.DeliveriesExpected-rep.MessagesReceived)
+			}
+			var named int64
+			for room, n := range rep.LostByRoom {
+				if !strings.HasPrefix(room, "lg-") {
+					t.Errorf("lost in room %q", room)
+				}
+				named += n
+			}
+			switch {
+			case tt.dropEvery == 0 && (rep.MessagesLost != 0 || rep.RoomsWithLoss != 0 || rep.LastReceiptMs.Count != 50):
+				t.Errorf("clean run: lost %d in %d rooms, %d messages reached everyone", rep.MessagesLost, rep.RoomsWithLoss, rep.LastReceiptMs.Count)
+			case tt.dropEvery > 0 && (rep.MessagesLost == 0 || rep.RoomsWithLoss == 0 || named != rep.MessagesLost):
+				t.Errorf("faulty run: lost %d in %d rooms, %d named by room", rep.MessagesLost, rep.RoomsWithLoss, named)
+			}
+		})
+	}
+}
+
+func TestRunPresence(t *testing.T) {
+	tests := []struct {
+		name    string
+		mute    string // a user whose changes the server never announces
+		percent float64
+	}{
+		{name: "clean", percent: 20},
+		{name: "lg-3 never announced", mute: "lg-3", percent: 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFakeServer(t)
+			s.mutePresence = tt.mute
+			opt := roomOptions(s, ScenarioPresence, 40, 2)
+			opt.RoomSize, opt.Percent, opt.Down, opt.Drain = 8, tt.percent, 200*time.Millisecond, time.Second
+			rep := runT(t, opt)
+			p := rep.Presence
+			if p == nil {
+				t.Fatal("no presence figures")
+			}
+			// Each cycle is a close and a connect; a user cycles at most once
+			// here (it may again only once its change was judged, after the
+			// 1 s drain), so a worker starts ⌈percent × its users × 1 s⌉.
+			var cycles int64
+			for w := range 2 {
+				_, rooms := splitCount(5, w, 2)
+				cycles += int64(math.Ceil(tt.percent / 100 * float64(rooms*8)))
+			}
+			if p.Cycles != cycles || p.Reconnections != cycles || p.Changes != 2*cycles || p.ReconnectErrors != 0 {
+				t.Errorf("cycles %d reconnections %d changes %d errors %d, want %d cycles",
+					p.Cycles, p.Reconnections, p.Changes, p.ReconnectErrors, cycles)
+			}
+			if p.Expected == 0 || p.OnlineMs.Count == 0 || p.OfflineMs.Count == 0 || p.EventsReceived < p.OnlineMs.Count+p.OfflineMs.Count {
+				t.Errorf("presence %+v", p)
+			}
+			if tt.mute == "" && (p.Missed != 0 || p.Late != 0 || p.Duplicates != 0) {
+				t.Errorf("clean run: missed %d late %d duplicates %d", p.Missed, p.Late, p.Duplicates)
+			}
+			if tt.mute != "" && (p.Missed == 0 || p.Missed > 14) { // 7 watchers × 2 changes at most
+				t.Errorf("muted user: missed %d, want 1..14", p.Missed)
+			}
+			if rep.Series[len(rep.Series)-1].Presence != p.EventsReceived || rep.SeriesLatency != "presence_ms" {
+				t.Errorf("series: %+v", rep.Series[len(rep.Series)-1])
+			}
+		})
+	}
+}
+
+func TestRunReconnect(t *testing.T) {
+	tests := []struct {
+		name   string
+		refuse bool // the server refuses every upgrade after the ramp
+	}{
+		{name: "recovers"},
+		{name: "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFakeServer(t)
+			opt := roomOptions(s, ScenarioReconnect, 100, 2)
+			opt.Secret, opt.Token, opt.Percent = "", "static", 30
+			if tt.refuse {
+				s.maxUpgrades = 100
+				opt.Drain = 500 * time.Millisecond
+			}
+			rep := runT(t, opt)
+			c := rep.Reconnect
+			if c == nil || c.Dropped != 30 {
+				t.Fatalf("reconnect figures %+v, want 30 dropped", c)
+			}
+			if rep.ConnectionsOpened != 100 || rep.ConnectionsDropped != 0 {
+				t.Errorf("opened %d, dropped by the server %d", rep.ConnectionsOpened, rep.ConnectionsDropped)
+			}
+			switch {
+			case !tt.refuse && (c.Recovered != 30 || c.Failed != 0 || c.RecoveryMs.Count != 30 || c.RecoveryMs.Max <= 0):
+				t.Errorf("recovery: %+v", c)
+			case tt.refuse && (c.Recovered != 0 || c.Failed != 30 || c.ErrorsByKind["dial:http_503"] < 30 || c.Errors != sumKinds(c.ErrorsByKind)):
+				t.Errorf("refused: %+v", c)
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/salamhq/salam/internal/wsclient"
+	"github.com/salamhq/salam/wire"
 )
 
 // ClientName is sent in every connect frame.
@@ -29,10 +30,33 @@ const (
 	deliveryShards = 8                // delivery histograms, to spread lock contention
 )
 
+// workload is a scenario's part in a worker: what its connections
+// subscribe to, what they do with what they read, and its active phase.
+type workload interface {
+	// channel is the channel connection i subscribes to after connecting,
+	// "" for none.
+	channel(i int) string
+	// connecting is called when connection i is about to send its connect
+	// frame, in the ramp or when it is opened again: the moment the server
+	// may first see the user.
+	connecting(i int, at time.Time)
+	// onFrame handles a data frame of connection i. It runs on the
+	// pollers' goroutines, concurrently for different connections, and
+	// must not block; f is reused after it returns.
+	onFrame(i int, f *wire.Frame)
+	// run is the active phase, started by the controller's start command
+	// once every worker is ready. It returns when the phase is over or ctx
+	// ends, after every goroutine it started has ended.
+	run(ctx context.Context)
+	// result adds the scenario's figures to res, after every connection
+	// closed and every latency was flushed.
+	result(res *workerResult)
+}
+
 // RunWorker is the body of a worker process ("salam loadgen-worker"): it
 // reads its config line from in, opens and holds its connections, reports on
-// out, and on a close command, on EOF of in or when ctx ends closes them,
-// writes its result line and returns.
+// out, runs the active phase on a start command, and on a close command, on
+// EOF of in or when ctx ends closes them, writes its result line and returns.
 func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	lw := newLineWriter(out)
 	sc := bufio.NewScanner(in)
@@ -48,30 +72,51 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return fatal(lw, cfg.Worker, err)
 	}
-	closeReq := make(chan struct{})
+	closeReq, startReq := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(closeReq)
+		started := false
 		for sc.Scan() {
 			var c command
-			if json.Unmarshal(sc.Bytes(), &c) == nil && c.Cmd == cmdClose {
+			if json.Unmarshal(sc.Bytes(), &c) != nil {
+				continue
+			}
+			switch {
+			case c.Cmd == cmdClose:
 				return
+			case c.Cmd == cmdStart && !started:
+				started = true
+				close(startReq)
 			}
 		}
 	}()
 
 	stopPollers := w.startPollers()
 	defer stopPollers()
-	rampCtx, stopRamp := context.WithCancel(ctx)
-	defer stopRamp()
-	stopProgress := w.reportProgress()
-	rampLoopDone := make(chan struct{})
-	go w.ramp(rampCtx, rampLoopDone)
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	stopProgress := every(progressEvery, func(time.Time) { _ = w.out.write(w.progress()) })
+	rampLoopDone, phaseDone := make(chan struct{}), make(chan struct{})
+	go w.ramp(runCtx, rampLoopDone)
+	go func() {
+		defer close(phaseDone)
+		select {
+		case <-startReq:
+		case <-runCtx.Done():
+			return
+		}
+		w.load.run(runCtx)
+		if runCtx.Err() == nil {
+			_ = w.out.write(w.snapshot(msgDone))
+		}
+	}()
 	select {
 	case <-closeReq:
 	case <-ctx.Done():
 	}
-	stopRamp()
-	<-rampLoopDone // no more attempts start: live.Wait may begin
+	stopRun()
+	<-rampLoopDone // no more ramp attempts start
+	<-phaseDone    // nor attempts of the active phase: live.Wait may begin
 	w.closeAll()
 	stopPollers() // no callbacks after this: the counters are final
 	stopProgress()
@@ -90,47 +135,51 @@ type worker struct {
 	addrs   []*net.TCPAddr
 	timeout time.Duration
 	ttl     time.Duration
-	fanout  bool
+	load    workload
 
 	attempted, opened, failed, dropped atomic.Int64
-	received, unexpected               atomic.Int64
-	msgCount, msgLast                  []atomic.Int64 // per message index
-	deliveries                         [deliveryShards]struct {
-		mu sync.Mutex
-		h  *hdr.Histogram
-	}
+	closed, reopened, unexpected       atomic.Int64
 
-	mu            sync.Mutex // guards the fields below
-	closing       bool
-	conns         []*wsclient.Conn // by connection index; nil when not open
-	errKinds      map[string]int64
-	dropKinds     map[string]int64
-	connectHist   *hdr.Histogram
-	subscribeHist *hdr.Histogram
-	otherLogged   int
+	lats                     []*latencies // every distribution, flushed together
+	connectLat, subscribeLat *latencies
+	followLatency            string         // report key prefix of the latencies the time series follows
+	followDelta, ackDelta    *hdr.Histogram // progress's scratch, owned by whoever writes progress lines
+
+	mu          sync.Mutex // guards the fields below
+	closing     bool
+	conns       []*wsclient.Conn // by connection index; nil when not open
+	errKinds    map[string]int64
+	dropKinds   map[string]int64
+	otherLogged int
 
 	pollers []*wsclient.Poller // read the open connections; nil: a goroutine each
 
-	setup sync.WaitGroup // one per attempt until it finished connecting
-	live  sync.WaitGroup // one per connection goroutine
+	setup sync.WaitGroup // one per ramp attempt until it finished connecting
+	live  sync.WaitGroup // one per attempt in flight and per reading goroutine
 	rssAt atomic.Int64   // own RSS when ready
 }
 
 func newWorker(cfg workerConfig, out *lineWriter) (*worker, error) {
+	sc, known := scenarios[cfg.Scenario]
 	w := &worker{
 		cfg:           cfg,
 		out:           out,
 		timeout:       time.Duration(cfg.ConnectTimeout) * time.Millisecond,
 		ttl:           time.Duration(cfg.TokenTTLMs) * time.Millisecond,
-		fanout:        cfg.Scenario == ScenarioFanout,
 		conns:         make([]*wsclient.Conn, cfg.Conns),
 		errKinds:      map[string]int64{},
 		dropKinds:     map[string]int64{},
-		connectHist:   newHist(),
-		subscribeHist: newHist(),
+		followLatency: strings.TrimSuffix(sc.latency, "_ms"),
+		followDelta:   newHist(),
+		ackDelta:      newHist(),
 	}
-	if cfg.Conns <= 0 || cfg.Rate <= 0 || len(cfg.SourceAddrs) == 0 {
+	switch {
+	case !known:
+		return nil, fmt.Errorf("loadgen worker %d: unknown scenario %q", cfg.Worker, cfg.Scenario)
+	case cfg.Conns <= 0 || cfg.Rate <= 0 || len(cfg.SourceAddrs) == 0:
 		return nil, fmt.Errorf("loadgen worker %d: config needs conns, rate and source addrs", cfg.Worker)
+	case sc.rooms != roomNone && (cfg.RoomSize < 2 || len(cfg.Rooms)*cfg.RoomSize != cfg.Conns):
+		return nil, fmt.Errorf("loadgen worker %d: %d rooms of %d for %d connections", cfg.Worker, len(cfg.Rooms), cfg.RoomSize, cfg.Conns)
 	}
 	for _, a := range cfg.SourceAddrs {
 		ip := net.ParseIP(a)
@@ -145,14 +194,33 @@ func newWorker(cfg workerConfig, out *lineWriter) (*worker, error) {
 	if w.ttl < time.Hour {
 		w.ttl = time.Hour
 	}
-	if w.fanout {
-		w.msgCount = make([]atomic.Int64, cfg.Messages)
-		w.msgLast = make([]atomic.Int64, cfg.Messages)
-		for i := range w.deliveries {
-			w.deliveries[i].h = newHist()
+	w.connectLat = w.newLatencies("connect_ms", 1)
+	if sc.subscribe || sc.rooms != roomNone {
+		w.subscribeLat = w.newLatencies("subscribe_ms", 1)
+	}
+	switch cfg.Scenario {
+	case ScenarioIdle:
+		w.load = idleLoad{}
+	case ScenarioBroadcast, ScenarioFanout:
+		w.load = newBroadcastLoad(w)
+	case ScenarioDM, ScenarioChat:
+		var err error
+		if w.load, err = newRoomLoad(w); err != nil {
+			return nil, err
 		}
+	case ScenarioPresence:
+		w.load = newPresenceLoad(w)
+	case ScenarioReconnect:
+		w.load = newReconnectLoad(w)
 	}
 	return w, nil
+}
+
+// newLatencies registers a distribution under its report key.
+func (w *worker) newLatencies(name string, shards int) *latencies {
+	l := newLatencies(name, shards)
+	w.lats = append(w.lats, l)
+	return l
 }
 
 // ramp starts cfg.Conns connection goroutines at cfg.Rate per second and
@@ -183,28 +251,11 @@ func (w *worker) ramp(ctx context.Context, loopDone chan<- struct{}) {
 // startConns paces the connection goroutines; false means ctx ended first.
 func (w *worker) startConns(ctx context.Context, loopDone chan<- struct{}) bool {
 	defer close(loopDone)
-	start := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	for i := range w.cfg.Conns {
-		due := start.Add(time.Duration(float64(i) / w.cfg.Rate * float64(time.Second)))
-		if d := time.Until(due); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return false
-			}
-		}
-		if ctx.Err() != nil {
-			return false
-		}
+	return pace(ctx, time.Now(), w.cfg.Rate, w.cfg.Conns, func(i int) {
 		w.setup.Add(1)
 		w.live.Add(1)
 		go w.runConn(ctx, i)
-	}
-	return true
+	}) == nil
 }
 
 // closeAll closes every connection and waits (bounded) for their
@@ -232,8 +283,8 @@ func (w *worker) closeAll() {
 	}
 }
 
-// countKind counts err under its kind, logging the first few errors that
-// fit no kind so that they can be given one.
+// countKind counts err under its kind in m (guarded by w.mu), logging the
+// first few errors that fit no kind so that they can be given one.
 func (w *worker) countKind(m map[string]int64, err error) {
 	kind := errorKind(err)
 	w.mu.Lock()
@@ -247,69 +298,77 @@ func (w *worker) countKind(m map[string]int64, err error) {
 	}
 }
 
+// snapshot returns a message of type typ with the current counters.
 func (w *worker) snapshot(typ string) *workerMsg {
-	return &workerMsg{Type: typ, Worker: w.cfg.Worker, counters: counters{
+	m := &workerMsg{Type: typ, Worker: w.cfg.Worker, counters: counters{
 		Attempted:  w.attempted.Load(),
 		Opened:     w.opened.Load(),
 		Failed:     w.failed.Load(),
 		Dropped:    w.dropped.Load(),
-		Received:   w.received.Load(),
+		Closed:     w.closed.Load(),
+		Reopened:   w.reopened.Load(),
 		Unexpected: w.unexpected.Load(),
 	}}
+	if c, ok := w.load.(interface{ counters(*counters) }); ok {
+		c.counters(&m.counters)
+	}
+	return m
 }
 
-// reportProgress writes a progress line every progressEvery until the
-// returned function is called.
-func (w *worker) reportProgress() (stop func()) {
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				_ = w.out.write(w.snapshot(msgProgress))
-			case <-quit:
-				return
-			}
+// progress is a progress line with the latencies recorded since the last.
+func (w *worker) progress() *workerMsg {
+	follow, ack := w.followDelta, w.ackDelta
+	follow.Reset()
+	ack.Reset()
+	for _, l := range w.lats {
+		switch {
+		case strings.HasPrefix(l.name, w.followLatency):
+			l.flush(follow)
+		case l.name == "ack_ms":
+			l.flush(ack)
+		default:
+			l.flush(nil)
 		}
-	}()
-	return func() { close(quit); <-done }
+	}
+	m := w.snapshot(msgProgress)
+	m.LatencyDelta, _ = encodeIfAny(follow)
+	m.AckDelta, _ = encodeIfAny(ack)
+	return m
+}
+
+func encodeIfAny(h *hdr.Histogram) (string, error) {
+	if h.TotalCount() == 0 {
+		return "", nil
+	}
+	return encodeHist(h)
 }
 
 // writeResult sends the final counters and distributions.
 func (w *worker) writeResult() error {
+	_ = w.out.write(w.progress()) // the last deltas, for the time series
 	m := w.snapshot(msgResult)
 	m.RSSBytes = w.rssAt.Load()
-	res := &workerResult{}
-	var err error
+	res := &workerResult{Hists: map[string]string{}}
 	w.mu.Lock()
 	res.ErrorsByKind, res.DropsByKind = w.errKinds, w.dropKinds
-	res.ConnectHist, err = encodeHist(w.connectHist)
-	if err == nil && w.fanout {
-		res.SubscribeHist, err = encodeHist(w.subscribeHist)
-	}
 	w.mu.Unlock()
-	if err == nil && w.fanout {
-		all := newHist()
-		for i := range w.deliveries {
-			s := &w.deliveries[i]
-			s.mu.Lock()
-			all.Merge(s.h)
-			s.mu.Unlock()
+	w.load.result(res) // may record final latencies
+	for _, l := range w.lats {
+		s, err := l.encodeTotal()
+		if err != nil {
+			return fatal(w.out, w.cfg.Worker, err)
 		}
-		res.DeliveryHist, err = encodeHist(all)
-		res.MsgCount = make([]int64, len(w.msgCount))
-		res.MsgLast = make([]int64, len(w.msgLast))
-		for i := range w.msgCount {
-			res.MsgCount[i] = w.msgCount[i].Load()
-			res.MsgLast[i] = w.msgLast[i].Load()
-		}
-	}
-	if err != nil {
-		return fatal(w.out, w.cfg.Worker, err)
+		res.Hists[l.name] = s
 	}
 	m.Result = res
 	return w.out.write(m)
 }
+
+// idleLoad holds connections and does nothing else.
+type idleLoad struct{}
+
+func (idleLoad) channel(int) string        { return "" }
+func (idleLoad) connecting(int, time.Time) {}
+func (idleLoad) onFrame(int, *wire.Frame)  {}
+func (idleLoad) run(context.Context)       {}
+func (idleLoad) result(*workerResult)      {}

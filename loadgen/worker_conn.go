@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,38 +16,76 @@ import (
 	"github.com/salamhq/salam/wire"
 )
 
-// runConn opens connection i and hands it to a poller, or where there is
-// none to a fresh goroutine that reads it. Either way the goroutine that
-// dialled ends: dialling grows a stack to several KiB, which an idle
-// connection should not keep.
+// userName is the user of connection n of a run (counting over all
+// workers): "lg-<n>".
+func userName(n int) string { return "lg-" + strconv.Itoa(n) }
+
+// userNumber is the inverse of userName.
+func userNumber(user string) (int, bool) {
+	s, ok := strings.CutPrefix(user, "lg-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0
+}
+
+// runConn is the ramp's attempt for connection i. It owns one count of
+// w.setup and one of w.live.
 func (w *worker) runConn(ctx context.Context, i int) {
+	err := w.connect(ctx, i)
+	w.attempted.Add(1)
+	if err != nil {
+		w.failed.Add(1)
+		w.countKind(w.errKinds, err)
+	} else {
+		w.opened.Add(1)
+	}
+	w.setup.Done()
+}
+
+// reopen opens connection i again after the scenario closed it (presence,
+// reconnect), counting a failure by kind in kinds (guarded by w.mu). Its
+// caller must be the active phase, before run returns.
+func (w *worker) reopen(ctx context.Context, i int, kinds map[string]int64) error {
+	w.live.Add(1)
+	if err := w.connect(ctx, i); err != nil {
+		if ctx.Err() == nil { // not the end of the phase
+			w.countKind(kinds, err)
+		}
+		return err
+	}
+	w.reopened.Add(1)
+	return nil
+}
+
+// connect opens connection i and hands it to a poller or, where there is
+// none, to a fresh goroutine that reads it. Either way the goroutine that
+// dialled goes on without it: dialling grows a stack to several KiB, which
+// an idle connection should not keep. connect owns one count of w.live,
+// which it gives back or passes to the reading goroutine.
+func (w *worker) connect(ctx context.Context, i int) error {
 	c, err := w.open(ctx, i)
 	if err == nil && !w.track(i, c) {
 		c.Close()
 		err = context.Canceled
 	}
-	if err == nil && w.pollers != nil {
-		if err = w.pollers[i%len(w.pollers)].Add(c, &connHandler{w: w, i: i, c: c}); err != nil {
-			w.untrack(i)
-			c.Close()
-			err = phaseError{"poll", err}
-		}
-	}
-	w.attempted.Add(1)
 	if err != nil {
-		w.failed.Add(1)
-		w.countKind(w.errKinds, err)
-		w.setup.Done()
 		w.live.Done()
-		return
+		return err
 	}
-	w.opened.Add(1)
+	h := &connHandler{w: w, i: i, c: c}
 	if w.pollers == nil {
-		go w.readConn(i, c) // inherits this goroutine's live count
-	} else {
-		w.live.Done()
+		go w.readConn(h) // inherits the live count
+		return nil
 	}
-	w.setup.Done()
+	defer w.live.Done()
+	if err := w.pollers[i%len(w.pollers)].Add(c, h); err != nil {
+		w.untrack(i, c)
+		c.Close()
+		return phaseError{"poll", err}
+	}
+	return nil
 }
 
 // connHandler receives what a poller reads from connection i.
@@ -55,25 +95,26 @@ type connHandler struct {
 	c *wsclient.Conn
 }
 
-func (h *connHandler) OnFrame(f *wire.Frame) {
-	if f.Type == wire.TypeEvent && h.w.fanout {
-		h.w.receive(h.i, f)
-	}
-}
+func (h *connHandler) OnFrame(f *wire.Frame) { h.w.load.onFrame(h.i, f) }
 
 func (h *connHandler) OnSkip(error) { h.w.unexpected.Add(1) }
 
 func (h *connHandler) OnEnd(err error) { h.w.lost(h.i, h.c, err) }
 
-// lost records that connection i failed, unless the worker closed it.
+// lost records that connection c (index i) failed, unless the worker or
+// the scenario closed it on purpose.
 func (w *worker) lost(i int, c *wsclient.Conn, err error) {
-	if w.isClosing() {
-		return
+	w.mu.Lock()
+	mine := !w.closing && w.conns[i] == c
+	if mine {
+		w.conns[i] = nil
 	}
-	w.dropped.Add(1)
-	w.countKind(w.dropKinds, err)
-	w.untrack(i)
+	w.mu.Unlock()
 	c.Close()
+	if mine {
+		w.dropped.Add(1)
+		w.countKind(w.dropKinds, err)
+	}
 }
 
 // startPollers starts one poller per processor, when the platform has
@@ -112,35 +153,34 @@ func (w *worker) startPollers() (stop func()) {
 	}
 }
 
-// readConn reads connection i until it fails.
-func (w *worker) readConn(i int, c *wsclient.Conn) {
+// readConn reads h's connection until it fails, where there is no poller.
+func (w *worker) readConn(h *connHandler) {
 	defer w.live.Done()
 	var f wire.Frame
 	for {
-		err := c.Read(&f)
+		err := h.c.Read(&f)
 		switch {
 		case err == nil:
-			if f.Type == wire.TypeEvent && w.fanout {
-				w.receive(i, &f)
-			}
+			h.OnFrame(&f)
 			continue
 		case errors.Is(err, wire.ErrMalformed), errors.Is(err, wire.ErrTooLarge), errors.Is(err, wsclient.ErrMessageType):
-			w.unexpected.Add(1)
+			h.OnSkip(err)
 			continue
 		}
-		w.lost(i, c, err)
+		h.OnEnd(err)
 		return
 	}
 }
 
-// open dials, connects and (fanout) subscribes connection i.
+// open dials, connects and (where the scenario subscribes) subscribes
+// connection i.
 func (w *worker) open(ctx context.Context, i int) (*wsclient.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	token := w.cfg.Token
 	if w.cfg.Secret != "" {
 		var err error
-		token, err = auth.MintHS256(w.cfg.Secret, fmt.Sprintf("lg-%d", w.cfg.FirstUser+i), w.ttl, "", "")
+		token, err = auth.MintHS256(w.cfg.Secret, userName(w.cfg.FirstUser+i), w.ttl, "", "")
 		if err != nil {
 			return nil, phaseError{"token", err}
 		}
@@ -156,44 +196,23 @@ func (w *worker) open(ctx context.Context, i int) (*wsclient.Conn, error) {
 	if err != nil {
 		return nil, phaseError{"dial", err}
 	}
+	w.load.connecting(i, time.Now())
 	if _, err := c.Connect(ctx, ClientName); err != nil {
 		c.Close()
 		return nil, phaseError{"connect", err}
 	}
 	connected := time.Now()
-	w.mu.Lock()
-	recordDuration(w.connectHist, connected.Sub(t0))
-	w.mu.Unlock()
-	if !w.fanout {
+	w.connectLat.record(i, connected.Sub(t0))
+	channel := w.load.channel(i)
+	if channel == "" {
 		return c, nil
 	}
-	if err := c.Subscribe(ctx, w.cfg.Channel); err != nil {
+	if err := c.Subscribe(ctx, channel); err != nil {
 		c.Close()
 		return nil, phaseError{"subscribe", err}
 	}
-	w.mu.Lock()
-	recordDuration(w.subscribeHist, time.Since(connected))
-	w.mu.Unlock()
+	w.subscribeLat.record(i, time.Since(connected))
 	return c, nil
-}
-
-// receive counts one event of the fanout channel.
-func (w *worker) receive(i int, f *wire.Frame) {
-	now := time.Now().UnixNano()
-	sent, idx, run, ok := parsePayload(f.Data)
-	if f.Channel != w.cfg.Channel || !ok || run != w.cfg.RunID || idx >= uint32(len(w.msgCount)) {
-		w.unexpected.Add(1)
-		return
-	}
-	w.received.Add(1)
-	w.msgCount[idx].Add(1)
-	last := &w.msgLast[idx]
-	for old := last.Load(); now > old && !last.CompareAndSwap(old, now); old = last.Load() {
-	}
-	s := &w.deliveries[i%deliveryShards]
-	s.mu.Lock()
-	recordDuration(s.h, time.Duration(now-sent))
-	s.mu.Unlock()
 }
 
 // track records an open connection unless the worker is closing.
@@ -207,14 +226,33 @@ func (w *worker) track(i int, c *wsclient.Conn) bool {
 	return true
 }
 
-func (w *worker) untrack(i int) {
+// untrack forgets connection c (index i) unless it was replaced.
+func (w *worker) untrack(i int, c *wsclient.Conn) {
 	w.mu.Lock()
-	w.conns[i] = nil
+	if w.conns[i] == c {
+		w.conns[i] = nil
+	}
 	w.mu.Unlock()
 }
 
-func (w *worker) isClosing() bool {
+// conn returns connection i, nil when it is not open.
+func (w *worker) conn(i int) *wsclient.Conn {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.closing
+	return w.conns[i]
+}
+
+// closeConn closes connection i on purpose (the scenario's churn or drop);
+// false when it was not open.
+func (w *worker) closeConn(i int) bool {
+	w.mu.Lock()
+	c := w.conns[i]
+	w.conns[i] = nil
+	w.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.Close()
+	w.closed.Add(1)
+	return true
 }

@@ -13,9 +13,9 @@ func TestLoadgenVerdict(t *testing.T) {
 		fail bool
 	}{
 		{"clean", loadgen.Report{ConnectionsRequested: 1000}, false},
-		{"a lost delivery", loadgen.Report{ConnectionsRequested: 1000, Lost: 1}, true},
-		{"errors within the rate", loadgen.Report{ConnectionsRequested: 1000, ConnectErrors: loadgen.ErrorCounts{Total: 10}}, false},
-		{"errors past the rate", loadgen.Report{ConnectionsRequested: 1000, ConnectErrors: loadgen.ErrorCounts{Total: 6}, ConnectionsDropped: 5}, true},
+		{"a lost delivery", loadgen.Report{ConnectionsRequested: 1000, MessagesLost: 1}, true},
+		{"errors within the rate", loadgen.Report{ConnectionsRequested: 1000, ConnectErrors: 10}, false},
+		{"errors past the rate", loadgen.Report{ConnectionsRequested: 1000, ConnectErrors: 6, ConnectionsDropped: 5}, true},
 	}
 	for _, tt := range tests {
 		err := verdict(&tt.r, 0.01)
