@@ -121,6 +121,27 @@ func (w *watcher) query(t *testing.T, users ...string) wire.Frame {
 	return w.next(t, 5*time.Second, "the answer to a presence query", func(f *wire.Frame) bool { return f.ID == id }).Frame
 }
 
+// watchedUser makes two fresh users (Redis outlives test runs) with a DM
+// between them, opened on core at coreAddr, and connects the second one,
+// the watcher, at watchAddr, subscribed to the DM.
+func watchedUser(t *testing.T, data, coreAddr, watchAddr string) (user, userToken, watcherID string, w *watcher) {
+	t.Helper()
+	run := fmt.Sprint(time.Now().UnixNano())
+	user, watcherID = "alice-"+run, "bob-"+run
+	userToken = devToken(t, data, user)
+	var dm struct{ ID string }
+	if code := rest(t, coreAddr, userToken, "POST", "/v1/dms", map[string]string{"user": watcherID}, &dm); code != 201 {
+		t.Fatalf("open DM: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := connect(t, watchAddr, devToken(t, data, watcherID))
+	if err := c.Subscribe(ctx, dm.ID); err != nil {
+		t.Fatal(err)
+	}
+	return user, userToken, watcherID, watch(c)
+}
+
 // Three edge processes share NATS and the presence store of one core
 // (`salam up`): alice connects on edge 1, bob watches on edge 3 and sees
 // her online within a second; he queries presence over the WebSocket;
@@ -138,20 +159,8 @@ func presenceAcrossEdges(t *testing.T, storeArgs ...string) {
 	for i := range edges {
 		edges[i] = start(t, append([]string{"edge", "--listen", "127.0.0.1:0", "--nats", up.nats, "--data", data, "--config", cfg}, storeArgs...)...)
 	}
-	run := fmt.Sprint(time.Now().UnixNano()) // Redis outlives test runs: fresh users
-	alice, bob, carol := "alice-"+run, "bob-"+run, "carol-"+run
-	aliceTok, bobTok := devToken(t, data, alice), devToken(t, data, bob)
-	var dm struct{ ID string }
-	if code := rest(t, up.addr, aliceTok, "POST", "/v1/dms", map[string]string{"user": bob}, &dm); code != 201 {
-		t.Fatalf("open DM: %d", code)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	bobConn := connect(t, edges[2].addr, bobTok)
-	if err := bobConn.Subscribe(ctx, dm.ID); err != nil {
-		t.Fatal(err)
-	}
-	w := watch(bobConn)
+	alice, aliceTok, bob, w := watchedUser(t, data, up.addr, edges[2].addr)
+	carol := alice + "-stranger"
 	w.presenceOf(t, bob, wire.PresenceOnline, 2*time.Second) // bob's own edge has reported him
 
 	connecting := time.Now()
@@ -203,20 +212,9 @@ func presenceFlapping(t *testing.T, storeArgs ...string) {
 	data := t.TempDir()
 	cfg := writePresenceConfig(t, data)
 	up := start(t, append([]string{"up", "--listen", "127.0.0.1:0", "--data", data, "--config", cfg}, storeArgs...)...)
-	run := fmt.Sprint(time.Now().UnixNano())
-	alice, bob := "flapper-"+run, "watcher-"+run
-	aliceTok, bobTok := devToken(t, data, alice), devToken(t, data, bob)
-	var dm struct{ ID string }
-	if code := rest(t, up.addr, aliceTok, "POST", "/v1/dms", map[string]string{"user": bob}, &dm); code != 201 {
-		t.Fatalf("open DM: %d", code)
-	}
+	alice, aliceTok, _, w := watchedUser(t, data, up.addr, up.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bobConn := connect(t, up.addr, bobTok)
-	if err := bobConn.Subscribe(ctx, dm.ID); err != nil {
-		t.Fatal(err)
-	}
-	w := watch(bobConn)
 
 	// Each cycle holds the connection for a random part of its period: the
 	// edge reports the state at each flush, and a fixed hold would alias
