@@ -49,6 +49,7 @@ type conn struct {
 	session    string
 	frames     bucket.Bucket
 	publishes  bucket.Bucket
+	queries    bucket.Bucket // presence queries
 	violations uint16
 	violFrom   int64
 

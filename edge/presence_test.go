@@ -2,6 +2,7 @@ package edge
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +89,32 @@ func TestPresenceQueryForwarded(t *testing.T) {
 		if we, ok := err.(*wire.Error); !ok || we.Code != wire.CodeTooManyUsers {
 			t.Fatalf("%s: over the limit: %v, want too_many_users", c.Subprotocol(), err)
 		}
+	}
+}
+
+// Presence queries have a rate of their own per connection: past the burst
+// they are refused with rate_limited and never reach core.
+func TestPresenceQueryRateLimited(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.PresenceQueryRate, c.PresenceQueryBurst = 0.01, 2 })
+	var asked atomic.Int32
+	sub, err := f.nc.QueueSubscribe(bus.PresenceQuerySubject, bus.QueueCore, func(m *nats.Msg) {
+		asked.Add(1)
+		m.Respond(wire.Msgpack.Append(nil, &wire.Frame{Type: wire.TypePresence, Presences: []wire.Presence{{User: "bob"}}}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	f.nc.Flush()
+	c := f.client("alice", wsclient.Options{})
+	for i := range 3 {
+		_, err := c.Call(ctx(t), &wire.Frame{Type: wire.TypePresence, Users: []string{"bob"}}, nil)
+		if we, ok := err.(*wire.Error); (i < 2 && err != nil) || (i == 2 && (!ok || we.Code != wire.CodeRateLimited)) {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+	}
+	if n := asked.Load(); n != 2 {
+		t.Fatalf("core asked %d times, want 2", n)
 	}
 }
 

@@ -42,8 +42,8 @@ func (c *conn) handleEnvelope(f *wire.Frame) {
 		if c.checkChannel(f) {
 			c.srv.requests.forward(c, bus.RequestSubject(f.Channel), f)
 		}
-	case wire.TypePresence: // a query: core checks and answers it, with the rules of its REST twin
-		c.srv.requests.forward(c, bus.PresenceQuerySubject, f)
+	case wire.TypePresence:
+		c.presenceQuery(f)
 	case wire.TypePing:
 		id := f.ID
 		f.Reset() // the request frame becomes its reply: no allocation
@@ -215,6 +215,18 @@ func (c *conn) publish(f *wire.Frame) {
 	if c.checkChannel(f) {
 		c.srv.requests.forward(c, bus.PublishSubject(f.Channel), f)
 	}
+}
+
+// presenceQuery forwards a presence query to core, which checks and answers
+// it with the rules of its REST twin. Each query costs core a store read per
+// user asked, hence a rate of its own.
+func (c *conn) presenceQuery(f *wire.Frame) {
+	cfg := &c.srv.cfg
+	if now := nowNano(); !c.queries.Allow(now, cfg.PresenceQueryRate, cfg.PresenceQueryBurst) {
+		c.violation(now, f.ID)
+		return
+	}
+	c.srv.requests.forward(c, bus.PresenceQuerySubject, f)
 }
 
 // typing relays a typing frame of a subscribed channel to its other
