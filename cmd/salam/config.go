@@ -32,11 +32,15 @@ type config struct {
 	Presence presenceConfig     `yaml:"presence"`
 	Store    storeConfig        `yaml:"store"`
 	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
-	// GCPercent is the Go GC target (GOGC) of the process; default 50: an
-	// edge's heap is mostly long-lived idle connections, and a lower target
-	// keeps garbage from handshakes off their resident memory (3.4 instead
-	// of 3.9–4.2 KiB per idle connection) for a little GC CPU. The GOGC
-	// environment variable, when set, wins.
+	// GCPercent is the Go GC target (GOGC) of the process; 0 picks it by
+	// role. With an edge, 50: an edge's heap is mostly long-lived idle
+	// connections, and a lower target keeps garbage from handshakes off
+	// their resident memory (3.4 instead of 3.9–4.2 KiB per idle
+	// connection) for a little GC CPU. Core alone, 200: its live heap is a
+	// few MB and all its garbage is per message, so a low target means a
+	// collection every few MB (25 instead of 50 CPU-µs per message, see
+	// BenchmarkSendTwoCoreProcesses). The GOGC environment variable, when
+	// set, wins.
 	GCPercent int `yaml:"gc_percent"`
 }
 
@@ -57,7 +61,7 @@ type presenceConfig struct {
 
 // parseConfig parses the shared flags of up/edge/core into a config.
 func parseConfig(name string, args []string) (*config, error) {
-	cfg := &config{Data: "./salam-data", LogLevel: "info", GCPercent: 50}
+	cfg := &config{Data: "./salam-data", LogLevel: "info"}
 	cfg.Edge.ReusePort = true
 	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
 	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")
@@ -137,6 +141,17 @@ func (c *config) verifier() (*auth.Verifier, error) {
 		c.Auth.Secret = secret
 	}
 	return auth.NewVerifier(c.Auth)
+}
+
+// gcPercent is the configured GC target, or the role's (see GCPercent).
+func (c *config) gcPercent(r roles) int {
+	switch {
+	case c.GCPercent != 0:
+		return c.GCPercent
+	case r.edge:
+		return 50
+	}
+	return 200
 }
 
 func (c *config) logger() *slog.Logger {

@@ -45,8 +45,8 @@ func run(name string, args []string, r roles) error {
 		return err
 	}
 	log := cfg.logger()
-	if os.Getenv("GOGC") == "" && cfg.GCPercent > 0 {
-		debug.SetGCPercent(cfg.GCPercent)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.gcPercent(r))
 	}
 	if len(cfg.NATS.URLs) > 0 {
 		r.embeddedNATS = false

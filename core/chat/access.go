@@ -79,6 +79,8 @@ func (a *access) get(ctx context.Context, channel, user string) (accessEntry, er
 	if ok && now.Before(e.expires) {
 		return e, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout) // only on a miss: a hit is on every publish
+	defer cancel()
 	ch, err := a.store.Channel(ctx, channel)
 	if errors.Is(err, ErrNotFound) {
 		e = accessEntry{}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/valyala/bytebufferpool"
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/wire"
@@ -21,13 +22,19 @@ const ResumeLimit = 500
 const requestTimeout = 5 * time.Second
 
 // decodeRequest reads a bus request and the client frame inside it, checking
-// that the frame's channel is the subject's.
+// that the frame's channel is the subject's. The request's copy of the
+// frame is only read here, so it lives in a pooled buffer.
 func decodeRequest(m *nats.Msg, channelOf func(string) (string, bool)) (bus.Request, *wire.Frame, *wire.Frame) {
-	var req bus.Request
+	buf := bytebufferpool.Get()
+	defer bytebufferpool.Put(buf)
+	req := bus.Request{Frame: buf.B[:0]}
 	f := new(wire.Frame)
-	if err := req.DecodeMsgpack(m.Data); err != nil || wire.Msgpack.Decode(req.Frame, f) != nil {
-		return req, nil, errorFrame(wire.CodeBadFrame, "malformed request")
+	err := req.DecodeMsgpack(m.Data)
+	buf.B = req.Frame
+	if err != nil || wire.Msgpack.Decode(req.Frame, f) != nil {
+		return bus.Request{}, nil, errorFrame(wire.CodeBadFrame, "malformed request")
 	}
+	req.Frame = nil
 	if ch, ok := channelOf(m.Subject); !ok || ch != f.Channel || !wire.ValidChannel(f.Channel) {
 		return req, nil, errorFrame(wire.CodeBadChannel, "invalid channel")
 	}
@@ -55,9 +62,7 @@ func (s *Service) onPublish(m *nats.Msg) {
 		s.reply(m, refusal)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	code, err := s.access.canPublish(ctx, f.Channel, req.User)
-	cancel()
+	code, err := s.access.canPublish(context.Background(), f.Channel, req.User)
 	if err != nil {
 		s.log.Warn("access lookup", "channel", f.Channel, "err", err)
 		s.reply(m, errorFrame(wire.CodeUnavailable, "store unavailable"))
@@ -77,22 +82,25 @@ func (s *Service) onPublish(m *nats.Msg) {
 		s.reply(m, errorFrame(code, strings.TrimPrefix(err.Error(), "chat: invalid message: ")))
 		return
 	}
-	reply := m.Reply
-	s.sends <- &send{msg: msg, done: func(r AppendResult, err error) {
-		if reply == "" {
-			return
-		}
-		var out wire.Frame
-		switch {
-		case err != nil:
-			out = *errorFrame(wire.CodeUnavailable, "store unavailable; retry with the same client message id")
-		case r.Err != nil:
-			out = *errorFrame(codeOf(r.Err), r.Err.Error())
-		default:
-			out = wire.Frame{Type: wire.TypeAck, Channel: r.Message.Channel, Seq: r.Message.Seq, Time: r.Message.CreatedAt.UnixMilli()}
-		}
-		s.send(reply, &out)
-	}}
+	s.sends <- &send{msg: msg, reply: m.Reply}
+}
+
+// ack answers a publish once its commit is over: an ack with the message's
+// sequence, or the error.
+func (s *Service) ack(reply string, r AppendResult, err error) {
+	if reply == "" {
+		return
+	}
+	var out wire.Frame
+	switch {
+	case err != nil:
+		out = *errorFrame(wire.CodeUnavailable, "store unavailable; retry with the same client message id")
+	case r.Err != nil:
+		out = *errorFrame(codeOf(r.Err), r.Err.Error())
+	default:
+		out = wire.Frame{Type: wire.TypeAck, Channel: r.Message.Channel, Seq: r.Message.Seq, Time: r.Message.CreatedAt.UnixMilli()}
+	}
+	s.send(reply, &out)
 }
 
 // codeOf maps store errors to wire codes.

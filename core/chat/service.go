@@ -38,11 +38,12 @@ type Service struct {
 	stopped chan struct{}
 }
 
-// send is one message waiting for its commit; done is called once with the
-// store's result.
+// send is one message waiting for its commit. A send from the bus is
+// answered on reply; one from Send (REST) calls done.
 type send struct {
-	msg  NewMessage
-	done func(AppendResult, error)
+	msg   NewMessage
+	reply string
+	done  func(AppendResult, error)
 }
 
 // NewService builds a service on a NATS connection and a store.
@@ -200,16 +201,25 @@ func (s *Service) commit(batch []*send) {
 	if err != nil {
 		s.log.Warn("append failed", "messages", len(msgs), "err", err)
 		for _, b := range batch {
-			b.done(AppendResult{}, err)
+			b.finish(s, AppendResult{}, err)
 		}
 		return
 	}
 	for i, r := range results {
 		if r.Err == nil && !r.Duplicate {
-			s.publish(eventFrame(&r.Message))
+			ev := eventFrame(&r.Message)
+			s.publish(&ev)
 		}
-		batch[i].done(r, nil)
+		batch[i].finish(s, r, nil)
 	}
+}
+
+func (b *send) finish(s *Service, r AppendResult, err error) {
+	if b.done != nil {
+		b.done(r, err)
+		return
+	}
+	s.ack(b.reply, r, err)
 }
 
 // memberLeft forgets the user's access and tells the channel, whose edges
@@ -238,8 +248,8 @@ func (s *Service) send(subject string, f *wire.Frame) error {
 }
 
 // eventFrame is the event announcing a new message.
-func eventFrame(m *Message) *wire.Frame {
-	return &wire.Frame{Type: wire.TypeEvent, Channel: m.Channel, Seq: m.Seq, From: m.Sender, MsgID: m.ClientID,
+func eventFrame(m *Message) wire.Frame {
+	return wire.Frame{Type: wire.TypeEvent, Channel: m.Channel, Seq: m.Seq, From: m.Sender, MsgID: m.ClientID,
 		Time: m.CreatedAt.UnixMilli(), ContentType: contentTypeOnWire(m.ContentType), Data: m.Body,
 		ReplyTo: m.ReplyTo, Attachments: wireAttachments(m.Attachments)}
 }
