@@ -131,18 +131,25 @@ func chooseCodec(offers []string) wire.Codec {
 	return nil
 }
 
-// originAllowed checks Origin against AllowedOrigins: exact matches or one
-// leading "*." wildcard label ("https://*.example.com"). Requests without
-// Origin (non-browser clients) always pass.
+// originAllowed checks Origin against AllowedOrigins (see OriginAllowed).
 func (s *Server) originAllowed(origin string) bool {
-	if origin == "" || len(s.cfg.AllowedOrigins) == 0 {
+	return OriginAllowed(s.cfg.AllowedOrigins, origin)
+}
+
+// OriginAllowed reports whether origin matches allowed: exact matches or
+// one leading "*." wildcard label ("https://*.example.com"). An empty list
+// allows any origin, and requests without Origin (non-browser clients)
+// always pass. The REST API's CORS policy uses it too, so that one list
+// governs every browser request.
+func OriginAllowed(allowed []string, origin string) bool {
+	if origin == "" || len(allowed) == 0 {
 		return true
 	}
-	for _, allowed := range s.cfg.AllowedOrigins {
-		if allowed == "*" || strings.EqualFold(allowed, origin) {
+	for _, a := range allowed {
+		if a == "*" || strings.EqualFold(a, origin) {
 			return true
 		}
-		scheme, host, ok := strings.Cut(allowed, "://*.")
+		scheme, host, ok := strings.Cut(a, "://*.")
 		if ok && strings.HasPrefix(origin, scheme+"://") && strings.HasSuffix(origin, "."+host) {
 			return true
 		}

@@ -117,12 +117,12 @@ func run(name string, args []string, r roles) error {
 		api.Handle("/v1/", chat.NewAPI(core, authenticate))
 		api.Handle("/v1/presence", presence.NewAPI(pres, authenticate))
 		api.Handle("/v1/presence/", presence.NewAPI(pres, authenticate))
-		mux.Handle("/v1/", api)
+		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if _, err := bus.ServeHTTP(nc, api); err != nil {
 			return err
 		}
 	} else {
-		mux.Handle("/v1/", &bus.HTTPForwarder{NC: nc})
+		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, &bus.HTTPForwarder{NC: nc}))
 	}
 	var httpSrv *http.Server
 	if r.edge {
