@@ -61,6 +61,7 @@ var routes = []route{
 	{http.MethodDelete, "/v1/channels/{id}/messages/{seq}/reactions/{emoji}", (*api).unreact},
 	{http.MethodPut, "/v1/channels/{id}/messages/{seq}/pin", (*api).pin},
 	{http.MethodDelete, "/v1/channels/{id}/messages/{seq}/pin", (*api).unpin},
+	{http.MethodGet, "/v1/channels/{id}/messages/{seq}/receipts", (*api).messageReceipts},
 	{http.MethodGet, "/v1/channels/{id}/pins", (*api).pins},
 	{http.MethodPut, "/v1/channels/{id}/read", (*api).markRead},
 	{http.MethodGet, "/v1/unread", (*api).unread},

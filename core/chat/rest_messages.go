@@ -483,6 +483,64 @@ func (a *api) pins(w http.ResponseWriter, r *http.Request, user string) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// messageReceipts is who has a message: read it, have it on a device
+// (delivered, not read yet), or neither. The sender is not listed.
+type messageReceipts struct {
+	Seq       uint64   `json:"seq"`
+	Read      []string `json:"read"`
+	Delivered []string `json:"delivered"`
+	Pending   []string `json:"pending"`
+}
+
+// messageReceipts: GET /v1/channels/{id}/messages/{seq}/receipts, the
+// "message info" of a group or DM, for its members. It comes from the
+// members' cursors: sequences are gap-free and reach a member in order, so
+// a cursor at or past seq covers the message. A broadcast channel keeps no
+// per-viewer state, so it has none.
+func (a *api) messageReceipts(w http.ResponseWriter, r *http.Request, user string) error {
+	id, seq, err := messageParams(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ch, role, err := a.roleOf(ctx, id, user)
+	if err != nil {
+		return err
+	}
+	if err := needMember(role, id); err != nil {
+		return err
+	}
+	if ch.Kind == KindBroadcast {
+		return problemf(http.StatusBadRequest, wire.CodeBadFrame, "broadcast channel %q keeps no per-viewer receipts", id)
+	}
+	m, err := a.svc.store.Message(ctx, id, seq) // a tombstone too: its receipts stay true
+	if err != nil {
+		return messageStoreError(err, id, seq)
+	}
+	out := messageReceipts{Seq: seq, Read: []string{}, Delivered: []string{}, Pending: []string{}}
+	for after := ""; ; {
+		ms, err := a.svc.store.Members(ctx, id, after, maxMembersPage)
+		if err != nil {
+			return err
+		}
+		for _, mb := range ms {
+			switch {
+			case mb.User == m.Sender || mb.Role == RoleBanned:
+			case mb.ReadSeq >= seq:
+				out.Read = append(out.Read, mb.User)
+			case mb.DeliveredSeq >= seq:
+				out.Delivered = append(out.Delivered, mb.User)
+			default:
+				out.Pending = append(out.Pending, mb.User)
+			}
+		}
+		if len(ms) < maxMembersPage {
+			return writeJSON(w, http.StatusOK, out)
+		}
+		after = ms[len(ms)-1].User
+	}
+}
+
 type readRequest struct {
 	Seq *uint64 `json:"seq"`
 }

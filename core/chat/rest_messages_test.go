@@ -419,3 +419,36 @@ func TestRESTReadCursorAndUnread(t *testing.T) {
 		t.Fatalf("carol's unread %v", got)
 	}
 }
+
+func TestRESTMessageReceipts(t *testing.T) {
+	f := newRESTFixture(t)
+	f.group("team", "alice", "bob", "carol", "dave")
+	for i := 1; i <= 3; i++ {
+		f.sendText("team", "alice", fmt.Sprint("a", i), "x")
+	}
+	must[map[string]any](t, f.do("bob", "PUT", "/v1/channels/team/read", map[string]any{"seq": 2}), http.StatusOK)
+	if _, _, err := f.store.MoveDelivered(context.Background(), "team", "carol", 3); err != nil {
+		t.Fatal(err)
+	}
+	type receipts struct {
+		Seq                      uint64
+		Read, Delivered, Pending []string
+	}
+	for path, want := range map[string]string{
+		"/v1/channels/team/messages/2/receipts": "{2 [bob] [carol] [dave]}",
+		"/v1/channels/team/messages/3/receipts": "{3 [] [carol] [bob dave]}",
+	} {
+		// Any member may ask; the sender is never listed.
+		for _, asker := range []string{"alice", "dave"} {
+			if got := must[receipts](t, f.do(asker, "GET", path, nil), http.StatusOK); fmt.Sprint(got) != want {
+				t.Errorf("%s asks %s: %v, want %s", asker, path, got, want)
+			}
+		}
+	}
+	wantProblem(t, f.do("mallory", "GET", "/v1/channels/team/messages/2/receipts", nil), http.StatusForbidden, wire.CodeNotMember)
+	wantProblem(t, f.do("bob", "GET", "/v1/channels/team/messages/9/receipts", nil), http.StatusNotFound, wire.CodeMessageNotFound)
+	wantProblem(t, f.do("bob", "GET", "/v1/channels/team/messages/x/receipts", nil), http.StatusBadRequest, wire.CodeBadFrame)
+	must[channelJSON](t, f.do("alice", "POST", "/v1/channels", map[string]any{"id": "live", "kind": "broadcast", "name": "Live", "public": true}), http.StatusCreated)
+	f.sendText("live", "alice", "l1", "x")
+	wantProblem(t, f.do("alice", "GET", "/v1/channels/live/messages/1/receipts", nil), http.StatusBadRequest, wire.CodeBadFrame)
+}
