@@ -38,6 +38,7 @@ type Config struct {
 	AbuseWindow        time.Duration `yaml:"abuse_window"`         // default 10s
 	DrainTimeout       time.Duration `yaml:"drain_timeout"`        // SIGTERM → reconnect frames → close 4006 after this; default 10s
 	ReconnectAfter     time.Duration `yaml:"reconnect_after"`      // upper bound of the jittered reconnect hint; default 2s
+	ReorderWait        time.Duration `yaml:"reorder_wait"`         // longest a message event waits here for an earlier one still on its way; default 200ms
 	PresenceBeat       time.Duration `yaml:"presence_beat"`        // how often the edge reports all its users to core; presence lasts 3 beats; default 10s
 	Workers            int           `yaml:"workers"`              // bounded pool that runs reads and fan-out; default 4096
 	BufferSize         int           `yaml:"buffer_size"`          // netpoll LinkBuffer node size per connection; default 256 (FINDINGS.md)
@@ -71,6 +72,7 @@ func (c *Config) EnsureDefaults() {
 	setDefault(&c.AbuseWindow, 10*time.Second)
 	setDefault(&c.DrainTimeout, 10*time.Second)
 	setDefault(&c.ReconnectAfter, 2*time.Second)
+	setDefault(&c.ReorderWait, 200*time.Millisecond)
 	setDefault(&c.PresenceBeat, 10*time.Second)
 	setDefault(&c.Workers, 4096)
 	setDefault(&c.BufferSize, 256)
@@ -107,6 +109,7 @@ func (c *Config) Validate() error {
 		{c.IPUpgradeRate > 0 && c.IPUpgradeBurst > 0, "ip_upgrade_rate/ip_upgrade_burst"},
 		{c.AbuseLimit > 0 && c.AbuseWindow > 0, "abuse_limit/abuse_window"},
 		{c.DrainTimeout > 0, "drain_timeout"},
+		{c.ReorderWait >= time.Millisecond && c.ReorderWait <= 10*time.Second, "reorder_wait (1ms–10s)"},
 		{c.PresenceBeat >= 100*time.Millisecond, "presence_beat (≥ 100ms)"},
 		{c.Workers > 0, "workers"},
 		{c.BufferSize >= 64, "buffer_size (≥ 64)"},

@@ -37,6 +37,7 @@ type localChannel struct {
 	snapshot []*conn // members as a slice for fan-out; rebuilt when dirty
 	dirty    bool
 	sub      *nats.Subscription
+	order    order // owned by the channel's dispatch shard
 }
 
 const (
@@ -103,23 +104,94 @@ func (h *hub) unsubscribe(c *conn, channel string) {
 	}
 }
 
+// dispatch runs one shard: it decodes each event, puts new messages in
+// sequence order (see order) and fans them out. Channels holding events
+// for a missing one are in waiting, checked by a timer armed only then.
 func (h *hub) dispatch(in chan *nats.Msg) {
 	defer h.done.Done()
 	var ev wire.Frame
+	wait := int64(h.srv.cfg.ReorderWait)
+	period := max(h.srv.cfg.ReorderWait/4, time.Millisecond)
+	waiting := make(map[string]*localChannel)
+	timer := time.NewTimer(period)
+	timer.Stop()
+	armed := false
 	for {
-		var m *nats.Msg
 		select {
-		case m = <-in:
+		case m := <-in:
+			h.handle(m, &ev, waiting)
+		case <-timer.C:
+			armed = false
+			now := nowNano()
+			for channel, lc := range waiting {
+				if lc.order.due(now, wait) {
+					h.srv.metrics.reorderGiveUps.Inc()
+					for _, held := range lc.order.release() {
+						h.fanoutMsg(channel, held, &ev)
+					}
+					h.fanoutInOrder(channel, lc, &ev)
+				}
+				if len(lc.order.held) == 0 {
+					delete(waiting, channel)
+				}
+			}
 		case <-h.stop:
 			return
 		}
-		channel, ok := bus.EventChannel(m.Subject)
-		if !ok || wire.Msgpack.Decode(m.Data, &ev) != nil || ev.Channel != channel {
-			h.srv.log.Warn("edge: undecodable event", "subject", m.Subject)
-			continue
+		if len(waiting) > 0 && !armed {
+			timer.Reset(period)
+			armed = true
 		}
-		h.fanout(channel, &ev, m.Data)
 	}
+}
+
+// handle dispatches one event.
+func (h *hub) handle(m *nats.Msg, ev *wire.Frame, waiting map[string]*localChannel) {
+	channel, ok := bus.EventChannel(m.Subject)
+	if !ok || wire.Msgpack.Decode(m.Data, ev) != nil || ev.Channel != channel {
+		h.srv.log.Warn("edge: undecodable event", "subject", m.Subject)
+		return
+	}
+	if ev.Type != wire.TypeEvent || ev.Kind != wire.EventMessage || ev.Seq == 0 {
+		h.fanout(channel, ev, m.Data)
+		return
+	}
+	lc := h.local(channel)
+	if lc == nil {
+		return // its last subscriber left
+	}
+	if !lc.order.admit(ev.Seq, m, nowNano()) {
+		if len(lc.order.held) > 0 {
+			waiting[channel] = lc
+		}
+		return
+	}
+	h.fanout(channel, ev, m.Data)
+	h.fanoutInOrder(channel, lc, ev)
+	if len(lc.order.held) == 0 {
+		delete(waiting, channel)
+	}
+}
+
+// fanoutInOrder delivers the held events of channel that are now in order.
+func (h *hub) fanoutInOrder(channel string, lc *localChannel, ev *wire.Frame) {
+	for m := lc.order.next(); m != nil; m = lc.order.next() {
+		h.fanoutMsg(channel, m, ev)
+	}
+}
+
+// fanoutMsg delivers a held event, decoded again.
+func (h *hub) fanoutMsg(channel string, m *nats.Msg, ev *wire.Frame) {
+	if wire.Msgpack.Decode(m.Data, ev) == nil {
+		h.fanout(channel, ev, m.Data)
+	}
+}
+
+// local returns channel's entry, nil when it has no local subscriber.
+func (h *hub) local(channel string) *localChannel {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.channels[channel]
 }
 
 // members returns the current local subscribers of channel. The slice is

@@ -28,6 +28,7 @@ type metrics struct {
 	heartbeatTimeouts prometheus.Counter
 	requestTimeouts   prometheus.Counter
 	eventsOut         prometheus.Counter
+	reorderGiveUps    prometheus.Counter
 	requestLatency    prometheus.Histogram
 	deliveryLag       prometheus.Histogram
 }
@@ -55,6 +56,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		heartbeatTimeouts: counter("heartbeat_timeouts_total", "Connections closed after the heartbeat timeout."),
 		requestTimeouts:   counter("request_timeouts_total", "Client requests core did not answer in time."),
 		eventsOut:         counter("events_delivered_total", "Event frames written to local subscribers."),
+		reorderGiveUps:    counter("reorder_gaps_total", "Times a channel's held message events went out with a gap: the missing one did not arrive within reorder_wait."),
 		requestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
 			Name: "request_seconds", Help: "Client request (publish, history, receipt) received → core's reply.", Buckets: buckets}),
 		deliveryLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
@@ -71,7 +73,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.connections, m.channels, m.upgrades, framesIn, framesOut, m.messagesIn, m.bytesIn,
 		m.bytesOut, m.closes, m.slowConsumers, m.rateLimited, m.protocolErrors, m.handshakeTimeouts,
-		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.requestLatency, m.deliveryLag)
+		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.reorderGiveUps, m.requestLatency, m.deliveryLag)
 	return m
 }
 
