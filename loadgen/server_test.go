@@ -32,9 +32,9 @@ type fakeServer struct {
 	wg sync.WaitGroup
 
 	// Faults, set before the run.
-	dropEvery    int    // drop every dropEvery-th event delivery (0: none)
-	mutePresence string // send no presence frames about this user
-	maxUpgrades  int    // refuse upgrades past this many with 503 (0: no limit)
+	dropEvery    int  // drop every dropEvery-th event delivery (0: none)
+	mutePresence bool // send no presence frames
+	maxUpgrades  int  // refuse upgrades past this many with 503 (0: no limit)
 
 	mu        sync.Mutex
 	upgrades  int
@@ -198,7 +198,7 @@ func (s *fakeServer) presence(user string, delta int) {
 	n := s.live[user]
 	var frames []*wire.Frame
 	var to [][]*srvConn
-	if (n == 1 && delta > 0 || n == 0) && user != s.mutePresence {
+	if (n == 1 && delta > 0 || n == 0) && !s.mutePresence {
 		kind := wire.PresenceOnline
 		if n == 0 {
 			kind = wire.PresenceOffline
