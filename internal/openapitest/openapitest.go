@@ -197,8 +197,7 @@ func (d *Doc) CheckResponse(t testing.TB, method, path string, status int, heade
 	path, _, _ = strings.Cut(path, "?")
 	var op map[string]any
 	for template, item := range obj(d.root["paths"]) {
-		re := "^" + templateParam.ReplaceAllString(regexp.QuoteMeta(template), `[^/]+`) + "$"
-		if regexp.MustCompile(re).MatchString(path) && obj(item)[strings.ToLower(method)] != nil {
+		if templateRE(template).MatchString(path) && obj(item)[strings.ToLower(method)] != nil {
 			op = obj(obj(item)[strings.ToLower(method)])
 		}
 	}
@@ -232,6 +231,23 @@ func (d *Doc) CheckResponse(t testing.TB, method, path string, status int, heade
 	if err := d.validate(t, media["schema"], v, "body"); err != nil {
 		t.Errorf("%s %s %d: response does not match the document: %v\n%s", method, path, status, err, body)
 	}
+}
+
+// templateRE matches the concrete paths of an OpenAPI path template. The
+// literal parts are quoted one by one: quoting the whole template first
+// would escape the braces that mark its parameters.
+func templateRE(template string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	last := 0
+	for _, m := range templateParam.FindAllStringIndex(template, -1) {
+		b.WriteString(regexp.QuoteMeta(template[last:m[0]]))
+		b.WriteString("[^/]+")
+		last = m[1]
+	}
+	b.WriteString(regexp.QuoteMeta(template[last:]))
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
 }
 
 // timeRE is the documented time format: RFC 3339, UTC, milliseconds.
