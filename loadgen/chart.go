@@ -27,7 +27,7 @@ func WriteChart(path string, r *Report) error {
 	return errors.Join(RenderChart(f, r), f.Close())
 }
 
-// line is one plotted series.
+// line is one plotted series; NaN marks a sample without a value.
 type line struct {
 	name  string
 	color string
@@ -57,6 +57,12 @@ svg{display:block;margin:4px 0 24px}text{font:12px sans-serif;fill:#444}
 	var anyAck, anyMsg, anyPres bool
 	for i, s := range r.Series {
 		ts[i], conns[i], p50[i], p99[i], ack[i] = s.T, float64(s.Connections), s.LatencyP50, s.LatencyP99, s.AckP99
+		if s.LatencyCount == 0 { // no value that second: a gap, not a zero
+			p50[i], p99[i] = math.NaN(), math.NaN()
+		}
+		if s.AckP99 == 0 {
+			ack[i] = math.NaN()
+		}
 		prev := Sample{}
 		if i > 0 {
 			prev = r.Series[i-1]
@@ -90,11 +96,15 @@ func writeSummary(b *strings.Builder, r *Report) {
 	rows := [][2]string{
 		{"connections opened / requested", fmt.Sprintf("%d / %d", r.ConnectionsOpened, r.ConnectionsRequested)},
 		{"connect errors, dropped", fmt.Sprintf("%d, %d", r.ConnectErrors, r.ConnectionsDropped)},
-		{"messages sent / acked / received / lost", fmt.Sprintf("%d / %d / %d / %d", r.MessagesSent, r.MessagesAcked, r.MessagesReceived, r.MessagesLost)},
-		{"connect ms p50 / p99 / max", quantileCells(r.ConnectMs)},
-		{"delivery ms p50 / p99 / max", quantileCells(r.DeliveryMs)},
-		{"ack ms p50 / p99 / max", quantileCells(r.AckMs)},
 		{"duration s", fmt.Sprintf("%.1f", r.DurationS)},
+		{"connect ms p50 / p99 / max", quantileCells(r.ConnectMs)},
+	}
+	if r.MessagesSent > 0 {
+		rows = append(rows, [2]string{"messages sent / acked / received / lost", fmt.Sprintf("%d / %d / %d / %d",
+			r.MessagesSent, r.MessagesAcked, r.MessagesReceived, r.MessagesLost)},
+			[2]string{"ack ms p50 / p99 / max", quantileCells(r.AckMs)},
+			[2]string{"delivery ms p50 / p99 / max", quantileCells(r.DeliveryMs)},
+			[2]string{"last receipt ms p50 / p99 / max", quantileCells(r.LastReceiptMs)})
 	}
 	if p := r.Presence; p != nil {
 		rows = append(rows, [2]string{"presence online ms p50 / p99 / max", quantileCells(p.OnlineMs)},
@@ -130,7 +140,9 @@ func writeSVG(b *strings.Builder, title string, xs []float64, lines []line) {
 	}
 	for _, l := range lines {
 		for _, y := range l.ys {
-			yMax = max(yMax, y)
+			if !math.IsNaN(y) {
+				yMax = max(yMax, y)
+			}
 		}
 	}
 	yStep := niceStep(yMax)
@@ -150,12 +162,23 @@ func writeSVG(b *strings.Builder, title string, xs []float64, lines []line) {
 	}
 	fmt.Fprintf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n", padL, chartH-padB, chartW-padR, chartH-padB)
 	for k, l := range lines {
+		// One polyline per run of values; a NaN (no value) breaks the line.
 		var pts strings.Builder
+		flush := func() {
+			if pts.Len() > 0 {
+				fmt.Fprintf(b, "<polyline class=\"series\" data-name=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"%s\"/>\n",
+					html.EscapeString(l.name), l.color, strings.TrimSpace(pts.String()))
+				pts.Reset()
+			}
+		}
 		for i, y := range l.ys {
+			if math.IsNaN(y) {
+				flush()
+				continue
+			}
 			fmt.Fprintf(&pts, "%.1f,%.1f ", px(xs[i]), py(y))
 		}
-		fmt.Fprintf(b, "<polyline class=\"series\" data-name=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"%s\"/>\n",
-			html.EscapeString(l.name), l.color, strings.TrimSpace(pts.String()))
+		flush()
 		fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" fill=\"%s\" style=\"fill:%s\">%s</text>\n",
 			padL+10+k*110, padT-8, l.color, l.color, html.EscapeString(l.name))
 	}

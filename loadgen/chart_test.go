@@ -65,6 +65,21 @@ func TestRenderChart(t *testing.T) {
 	}
 }
 
+// A second without latency values is a gap in the latency lines, not a
+// drop to zero.
+func TestRenderChartGap(t *testing.T) {
+	r := chartReport()
+	r.Series[2].LatencyCount = 0
+	var b bytes.Buffer
+	if err := RenderChart(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	p50 := regexp.MustCompile(`data-name="p50"[^>]* points="([^"]*)"`).FindAllStringSubmatch(b.String(), -1)
+	if len(p50) != 2 || len(strings.Fields(p50[0][1])) != 2 || len(strings.Fields(p50[1][1])) != 1 {
+		t.Errorf("p50 lines %q, want 2 points, a gap, 1 point", p50)
+	}
+}
+
 func TestWriteChart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.html")
 	if err := WriteChart(path, chartReport()); err != nil {

@@ -55,18 +55,33 @@ func ReadReport(path string) (*Report, error) {
 }
 
 // planFigures are the per-node figures a plan takes from reports: the
-// worst of each over the reports that measured it.
+// worst of each over the reports that measured it, and the CPU cost of
+// messages and deliveries.
 type planFigures struct {
 	rssPerConn, baseRSS float64 // bytes
 	cpuPerConn          float64 // cores per open connection
-	deliveriesPerCPU    float64 // deliveries per CPU second
 	rssFrom, cpuFrom    string  // how each was derived, for the plan's text
-	baseFrom, delFrom   string
+	baseFrom            string
+
+	// The target's CPU seconds per acked message and per delivery: a
+	// message is stored once and delivered to each recipient, so
+	// cpu = cpuPerMsg × messages + cpuPerDelivery × deliveries.
+	cpuPerMsg, cpuPerDelivery float64
+	costFrom                  string
+	points                    []costPoint
+}
+
+// costPoint is what one message report measured.
+type costPoint struct {
+	name                 string
+	messages, deliveries float64
+	cpu                  float64 // target CPU seconds over the active phase
 }
 
 // figures extracts the plan's inputs from the reports: memory and CPU per
-// connection from idle reports, deliveries per CPU second from the message
-// scenarios. Each needs the target process to have been sampled.
+// connection from idle reports, the cost of messages and deliveries from
+// the message scenarios. Each needs the target process to have been
+// sampled.
 func figures(reports []NamedReport) (planFigures, error) {
 	var f planFigures
 	for _, r := range reports {
@@ -88,13 +103,11 @@ func figures(reports []NamedReport) (planFigures, error) {
 				f.cpuFrom = fmt.Sprintf("%s: %s cpu s / (%d connections × %s s)", r.Name, num(r.TargetCPUSeconds), r.ConnectionsOpened, num(r.ActiveS))
 			}
 		case ScenarioBroadcast, ScenarioFanout, ScenarioChat, ScenarioDM:
-			if r.TargetCPUSeconds <= 0 || r.MessagesReceived <= 0 {
-				return f, fmt.Errorf("loadgen plan: %s: a %s report needs messages_received and target_cpu_seconds (run it with --target-pid)", r.Name, r.Scenario)
+			if r.TargetCPUSeconds <= 0 || r.MessagesReceived <= 0 || r.MessagesAcked <= 0 {
+				return f, fmt.Errorf("loadgen plan: %s: a %s report needs messages_acked, messages_received and target_cpu_seconds (run it with --target-pid)", r.Name, r.Scenario)
 			}
-			if d := float64(r.MessagesReceived) / r.TargetCPUSeconds; f.deliveriesPerCPU == 0 || d < f.deliveriesPerCPU {
-				f.deliveriesPerCPU = d
-				f.delFrom = fmt.Sprintf("%s: %d deliveries / %s cpu s", r.Name, r.MessagesReceived, num(r.TargetCPUSeconds))
-			}
+			f.points = append(f.points, costPoint{name: r.Name, messages: float64(r.MessagesAcked),
+				deliveries: float64(r.MessagesReceived), cpu: r.TargetCPUSeconds})
 		default:
 			return f, fmt.Errorf("loadgen plan: %s: a %s report has no figure a plan uses", r.Name, r.Scenario)
 		}
@@ -102,10 +115,44 @@ func figures(reports []NamedReport) (planFigures, error) {
 	switch {
 	case f.rssPerConn == 0:
 		return f, errors.New("loadgen plan: no idle report: memory and CPU per connection come from one")
-	case f.deliveriesPerCPU == 0:
-		return f, errors.New("loadgen plan: no broadcast, fanout, chat or dm report: deliveries per CPU second come from one")
+	case len(f.points) == 0:
+		return f, errors.New("loadgen plan: no broadcast, fanout, chat or dm report: the cost of deliveries comes from one")
 	}
+	f.fitCost()
 	return f, nil
+}
+
+// fitCost finds the cost of a message and of a delivery: by least squares
+// over the message reports when they differ enough in deliveries per
+// message (a dm report and a broadcast report, say) and the fit is
+// meaningful (no negative cost); otherwise all the CPU is charged to
+// deliveries, at the worst report's rate.
+func (f *planFigures) fitCost() {
+	var mm, md, dd, mc, dc float64
+	for _, p := range f.points {
+		// float64() keeps each product rounded (no fused multiply-add), so
+		// the plan is the same on every architecture.
+		mm += float64(p.messages * p.messages)
+		md += float64(p.messages * p.deliveries)
+		dd += float64(p.deliveries * p.deliveries)
+		mc += float64(p.messages * p.cpu)
+		dc += float64(p.deliveries * p.cpu)
+	}
+	if det := float64(mm*dd) - float64(md*md); len(f.points) >= 2 && det > 1e-9*float64(mm*dd) {
+		a := (float64(mc*dd) - float64(md*dc)) / det
+		b := (float64(mm*dc) - float64(md*mc)) / det
+		if a >= 0 && b > 0 {
+			f.cpuPerMsg, f.cpuPerDelivery = a, b
+			f.costFrom = "least squares of cpu = a × messages + b × deliveries over the reports above"
+			return
+		}
+	}
+	for _, p := range f.points {
+		if c := p.cpu / p.deliveries; c > f.cpuPerDelivery {
+			f.cpuPerMsg, f.cpuPerDelivery = 0, c
+			f.costFrom = fmt.Sprintf("%s: %s cpu s / %s deliveries (the worst report)", p.name, num(p.cpu), num(p.deliveries))
+		}
+	}
 }
 
 // Plan writes the edge node count and the memory and bandwidth estimate
@@ -153,11 +200,20 @@ func Plan(w io.Writer, o PlanOptions, reports []NamedReport) error {
 		p.row("connections per node cap", strconv.Itoa(o.MaxConnsPerNode), "--max-conns-per-node")
 	}
 
-	p.section("measured (the worst of the reports)")
+	p.section("measured (per connection: the worst idle report)")
 	p.row("rss per connection", num(f.rssPerConn)+" B", f.rssFrom)
 	p.row("rss of an idle process", num(f.baseRSS)+" B", f.baseFrom)
 	p.row("cpu per connection", num(f.cpuPerConn)+" cores", f.cpuFrom)
-	p.row("deliveries per cpu second", num(f.deliveriesPerCPU), f.delFrom)
+	for _, pt := range f.points {
+		p.row(pt.name, fmt.Sprintf("%s cpu s", num(pt.cpu)), fmt.Sprintf("%s messages, %s deliveries", num(pt.messages), num(pt.deliveries)))
+	}
+	if f.cpuPerMsg > 0 {
+		p.row("cpu per message (a)", num(f.cpuPerMsg)+" s", f.costFrom)
+		p.row("cpu per delivery (b)", num(f.cpuPerDelivery)+" s", "the same fit")
+	} else {
+		p.row("cpu per message (a)", "0 s", "not told apart: the reports' fan-outs do not differ enough")
+		p.row("cpu per delivery (b)", num(f.cpuPerDelivery)+" s", f.costFrom)
+	}
 
 	p.section("memory")
 	nodeMem := o.NodeMemoryGiB * (1 << 30)
@@ -172,14 +228,18 @@ func Plan(w io.Writer, o PlanOptions, reports []NamedReport) error {
 	p.row("nodes for memory", num(nodesMem), fmt.Sprintf("ceil(%s / %s)", num(users), num(connsMem)))
 
 	p.section("cpu")
-	deliveries := users * o.SendsPerUser * o.Recipients
-	p.row("deliveries per s", num(deliveries), fmt.Sprintf("%s × %s × %s", num(users), num(o.SendsPerUser), num(o.Recipients)))
-	coresDel := deliveries / f.deliveriesPerCPU
-	p.row("cores for deliveries", num(coresDel), fmt.Sprintf("%s / %s", num(deliveries), num(f.deliveriesPerCPU)))
+	messages := users * o.SendsPerUser
+	p.row("messages per s", num(messages), fmt.Sprintf("%s × %s", num(users), num(o.SendsPerUser)))
+	deliveries := messages * o.Recipients
+	p.row("deliveries per s", num(deliveries), fmt.Sprintf("%s × %s", num(messages), num(o.Recipients)))
+	coresMsg := messages * f.cpuPerMsg
+	p.row("cores for messages", num(coresMsg), fmt.Sprintf("%s × a %s", num(messages), num(f.cpuPerMsg)))
+	coresDel := deliveries * f.cpuPerDelivery
+	p.row("cores for deliveries", num(coresDel), fmt.Sprintf("%s × b %s", num(deliveries), num(f.cpuPerDelivery)))
 	coresConn := users * f.cpuPerConn
 	p.row("cores for connections", num(coresConn), fmt.Sprintf("%s × %s", num(users), num(f.cpuPerConn)))
-	cores := coresDel + coresConn
-	p.row("cores in all", num(cores), fmt.Sprintf("%s + %s", num(coresDel), num(coresConn)))
+	cores := coresMsg + coresDel + coresConn
+	p.row("cores in all", num(cores), fmt.Sprintf("%s + %s + %s", num(coresMsg), num(coresDel), num(coresConn)))
 	perNode := o.NodeCores * o.Utilisation
 	p.row("usable cores per node", num(perNode), fmt.Sprintf("%s × %s", num(o.NodeCores), num(o.Utilisation)))
 	nodesCPU := math.Ceil(cores / perNode)
@@ -203,8 +263,8 @@ func Plan(w io.Writer, o PlanOptions, reports []NamedReport) error {
 	p.row("cores", num(cores/nodes), fmt.Sprintf("%s / %s, of %s", num(cores), num(nodes), num(o.NodeCores)))
 	out := deliveries * float64(o.DeliveryBytes) * 8 / nodes
 	p.row("bandwidth out", mbit(out), fmt.Sprintf("%s deliveries/s × %d B × 8 / %s", num(deliveries), o.DeliveryBytes, num(nodes)))
-	in := users * o.SendsPerUser * float64(o.DeliveryBytes) * 8 / nodes
-	p.row("bandwidth in", mbit(in), fmt.Sprintf("%s × %s sends/s × %d B × 8 / %s", num(users), num(o.SendsPerUser), o.DeliveryBytes, num(nodes)))
+	in := messages * float64(o.DeliveryBytes) * 8 / nodes
+	p.row("bandwidth in", mbit(in), fmt.Sprintf("%s messages/s × %d B × 8 / %s", num(messages), o.DeliveryBytes, num(nodes)))
 
 	p.section("cluster")
 	p.row("memory", gib(mem*nodes), fmt.Sprintf("%s B × %s nodes", num(mem), num(nodes)))

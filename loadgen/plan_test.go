@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,23 +66,46 @@ func TestPlanGolden(t *testing.T) {
 	}
 }
 
-// The plan takes the worst figure when several reports measure it, and the
-// arithmetic of the golden plan holds.
+// The plan takes the worst memory and CPU per connection of the idle
+// reports, and charges CPU to messages and deliveries by a fit over the
+// message reports when they differ in fan-out.
 func TestPlanFigures(t *testing.T) {
 	f, err := figures(readReports(t, "idle.json", "fanout.json", "chat.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	// chat: 36,000 / 2.4 = 15,000 deliveries per cpu second, below
-	// fanout's 200,000 / 4.88 = 40,984.
-	if f.deliveriesPerCPU != 15000 || !strings.HasPrefix(f.delFrom, "chat.json") {
-		t.Errorf("deliveries per cpu s %v from %q, want 15000 from chat.json", f.deliveriesPerCPU, f.delFrom)
 	}
 	if f.rssPerConn != 3475 || f.baseRSS != 30408704 {
 		t.Errorf("rss %v base %v", f.rssPerConn, f.baseRSS)
 	}
 	if want := 0.31 / (15000 * 10.02); f.cpuPerConn != want {
 		t.Errorf("cpu per connection %v, want %v", f.cpuPerConn, want)
+	}
+	// Two reports, two unknowns: the fit is exact. fanout: 20 a + 200000 b
+	// = 4.88; chat: 4000 a + 36000 b = 2.4.
+	for _, p := range f.points {
+		if got := p.messages*f.cpuPerMsg + p.deliveries*f.cpuPerDelivery; math.Abs(got-p.cpu) > 1e-9 {
+			t.Errorf("%s: fit gives %v cpu s, measured %v", p.name, got, p.cpu)
+		}
+	}
+	tests := []struct {
+		name      string
+		points    []costPoint
+		perMsg    float64
+		perDel    float64
+		fromWorst bool
+	}{
+		{name: "one report", points: []costPoint{{"a", 10, 100, 2}}, perDel: 0.02, fromWorst: true},
+		{name: "same fan-out", points: []costPoint{{"a", 10, 100, 2}, {"b", 20, 200, 3}}, perDel: 0.02, fromWorst: true},
+		{name: "negative cost", points: []costPoint{{"a", 10, 100, 2}, {"b", 100, 100, 1}}, perDel: 0.02, fromWorst: true},
+		{name: "exact", points: []costPoint{{"dm", 1000, 1000, 2.1}, {"bc", 10, 10000, 1.02}}, perMsg: 0.002, perDel: 0.0001},
+	}
+	for _, tt := range tests {
+		g := planFigures{points: tt.points}
+		g.fitCost()
+		if math.Abs(g.cpuPerMsg-tt.perMsg) > 1e-12 || math.Abs(g.cpuPerDelivery-tt.perDel) > 1e-12 ||
+			strings.Contains(g.costFrom, "worst") != tt.fromWorst {
+			t.Errorf("%s: a %v b %v (%s), want a %v b %v", tt.name, g.cpuPerMsg, g.cpuPerDelivery, g.costFrom, tt.perMsg, tt.perDel)
+		}
 	}
 }
 
