@@ -19,7 +19,7 @@ var commands = map[string]struct {
 	"edge":           {cmdEdge, "run an edge only, against external NATS (--nats)"},
 	"core":           {cmdCore, "run core services only, against external NATS (--nats)"},
 	"token":          {cmdToken, "print a development token for --user (same --data as salam up)"},
-	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, fanout)"},
+	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, broadcast, chat, dm, presence, reconnect) or plan nodes from reports"},
 	"tuning":         {cmdTuning, "check, apply or explain kernel and NIC tuning profiles"},
 	"loadgen-worker": {cmdLoadgenWorker, ""},
 }
