@@ -14,6 +14,6 @@ start_salam() {
 	local log=$1; shift
 	"$SALAM" "$@" 2>"$log" &
 	PIDS+=($!)
-	for _ in $(seq 100); do grep -q "listening on" "$log" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do grep -qs "listening on" "$log" && return 0; sleep 0.1; done
 	echo "salam $* did not start:" >&2; cat "$log" >&2; exit 1
 }
