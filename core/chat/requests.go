@@ -155,8 +155,9 @@ func requestChannel(subject string) (string, bool) {
 }
 
 // subscribe checks that user may read the channel. With Seq set (resume) it
-// answers with the first ResumeLimit messages after Seq, oldest first, and
-// More when newer ones remain: the client fetches those with history.
+// answers with the first ResumeLimit messages after Seq, oldest first (read
+// in store pages of at most MaxHistoryLimit), and More when newer ones
+// remain: the client fetches those with history.
 func (s *Service) subscribe(ctx context.Context, user string, f *wire.Frame) (*wire.Frame, error) {
 	if code, err := s.access.canRead(ctx, f.Channel, user); err != nil || code != 0 {
 		return errorFrame(code, code.String()), err
@@ -164,12 +165,21 @@ func (s *Service) subscribe(ctx context.Context, user string, f *wire.Frame) (*w
 	if f.Seq == 0 {
 		return &wire.Frame{Type: wire.TypeAck, Channel: f.Channel}, nil
 	}
-	msgs, more, err := s.store.History(ctx, HistoryQuery{Channel: f.Channel, After: f.Seq, Limit: ResumeLimit})
-	if err != nil {
-		return nil, err
+	var msgs []Message
+	for after := f.Seq; len(msgs) < ResumeLimit; {
+		page, more, err := s.store.History(ctx, HistoryQuery{Channel: f.Channel, After: after,
+			Limit: min(MaxHistoryLimit, ResumeLimit-len(msgs))})
+		if err != nil {
+			return nil, err
+		}
+		slices.Reverse(page)
+		msgs = append(msgs, page...)
+		if !more || len(page) == 0 {
+			return messagesFrame(f.Channel, msgs, false), nil
+		}
+		after = page[len(page)-1].Seq
 	}
-	slices.Reverse(msgs)
-	return messagesFrame(f.Channel, msgs, more), nil
+	return messagesFrame(f.Channel, msgs, true), nil
 }
 
 func (s *Service) history(ctx context.Context, user string, f *wire.Frame) (*wire.Frame, error) {

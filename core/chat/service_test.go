@@ -245,3 +245,30 @@ func TestResumeHistoryAndReceipts(t *testing.T) {
 		t.Fatalf("receipt event %+v", ev)
 	}
 }
+
+// A resume replays up to ResumeLimit messages, oldest first, across store
+// pages; More says newer ones remain.
+func TestResumeReplaysUpToResumeLimit(t *testing.T) {
+	f := newFixture(t)
+	f.channel("big", "alice", "bob")
+	msgs := make([]chat.NewMessage, 700)
+	for i := range msgs {
+		msgs[i] = chat.NewMessage{Channel: "big", Sender: "alice", ClientID: fmt.Sprint("big", i), Body: []byte("x"), CreatedAt: time.Now()}
+	}
+	if _, err := f.store.Append(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after, first, last uint64
+		more               bool
+	}{{50, 51, 550, true}, {200, 201, 700, false}, {300, 301, 700, false}} {
+		r := f.request(bus.RequestSubject("big"), "bob", &wire.Frame{Type: wire.TypeSubscribe, Channel: "big", Seq: tc.after})
+		var first, last uint64
+		if n := len(r.Messages); n > 0 {
+			first, last = r.Messages[0].Seq, r.Messages[n-1].Seq
+		}
+		if r.Type != wire.TypeMessages || len(r.Messages) != int(tc.last-tc.first+1) || first != tc.first || last != tc.last || r.More != tc.more {
+			t.Errorf("resume after %d: %d messages %d..%d, more %v", tc.after, len(r.Messages), first, last, r.More)
+		}
+	}
+}

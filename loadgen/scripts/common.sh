@@ -17,3 +17,17 @@ start_salam() {
 	for _ in $(seq 100); do grep -qs "listening on" "$log" && return 0; sleep 0.1; done
 	echo "salam $* did not start:" >&2; cat "$log" >&2; exit 1
 }
+
+# start_cluster EDGES [salam flags...] starts one salam up (core, NATS; port 18091) and EDGES salam
+# edge processes sharing port 18090 (SO_REUSEPORT), so that no process passes the 20,000-file
+# limit. Sets URL (the shared WebSocket URL) and EDGE_PIDS.
+start_cluster() {
+	local edges=$1; shift
+	start_salam "$WORK/up.log" up --listen 127.0.0.1:18091 --nats-listen 127.0.0.1:14224 --data "$WORK/data" "$@"
+	EDGE_PIDS=()
+	for i in $(seq 1 "$edges"); do
+		start_salam "$WORK/edge$i.log" edge --listen 127.0.0.1:18090 --nats nats://127.0.0.1:14224 --data "$WORK/data" "$@"
+		EDGE_PIDS+=("${PIDS[-1]}")
+	done
+	URL=ws://127.0.0.1:18090/v1/ws
+}

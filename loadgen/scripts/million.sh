@@ -18,17 +18,12 @@ kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 rss_kb() { local s=0; for p in "$@"; do s=$((s + $(awk '/^VmRSS:/ { print $2 }' /proc/$p/status 2>/dev/null || echo 0))); done; echo $s; }
 cpu_ticks() { local s=0; for p in "$@"; do s=$((s + $(awk '{ print $14 + $15 }' /proc/$p/stat 2>/dev/null || echo 0))); done; echo $s; }
 
-start_salam "$WORK/up.log" up --listen 127.0.0.1:18091 --nats-listen 127.0.0.1:14224 --data "$WORK/data"
-EDGE_PIDS=()
-for i in $(seq 1 "$EDGES"); do
-	start_salam "$WORK/edge$i.log" edge --listen 127.0.0.1:18090 --nats nats://127.0.0.1:14224 --data "$WORK/data"
-	EDGE_PIDS+=("${PIDS[-1]}")
-done
+start_cluster "$EDGES"
 sleep 2
 slab0=$(kb Slab); avail0=$(kb MemAvailable); edges0=$(rss_kb "${EDGE_PIDS[@]}")
 echo "$EDGES edge processes up: RSS $((edges0 / 1024)) MiB together; slab $((slab0 / 1024)) MiB; available $((avail0 / 1024)) MiB"
 
-"$SALAM" loadgen idle --url ws://127.0.0.1:18090/v1/ws --conns "$CONNS" --hold "$HOLD" --settle 5s \
+"$SALAM" loadgen idle --url "$URL" --conns "$CONNS" --hold "$HOLD" --settle 5s \
 	--rate "${RATE:-10000}" --source-addrs 127.0.0.2-127.0.0.250 --data "$WORK/data" \
 	--report "${REPORT:-million.json}" --chart none &
 LG=$!
