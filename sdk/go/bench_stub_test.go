@@ -1,0 +1,3 @@
+package salam_test
+const publisherEnv = "SALAM_SDK_PUBLISHER"
+func runPublisher() int { return 0 }
