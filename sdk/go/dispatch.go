@@ -21,6 +21,7 @@ const (
 	itemState
 	itemError
 	itemFill       // a history page that fills a gap, or the error that ended the attempt
+	itemMore       // a resume replay was cut short ("mo"): fill from the position
 	itemTypingGone // a typing start expired
 )
 
@@ -174,6 +175,11 @@ func (d *dispatcher) handle(it *item) {
 		}
 	case itemFill:
 		d.filled(it)
+	case itemMore:
+		if sub := it.fill; d.c.subscription(sub.channel) == sub && !sub.filling {
+			sub.filling = true
+			d.c.fill(sub, d.c.position(sub))
+		}
 	case itemTyping:
 		d.typingEvent(it.typing)
 	case itemTypingGone:
@@ -260,6 +266,11 @@ func (d *dispatcher) filled(it *item) {
 			progress = true
 			call(d.c.cfg.OnMessage, m)
 		}
+	}
+	if progress && it.page.More { // keep going before anything newer
+		sub.filling = true
+		d.c.fill(sub, d.c.position(sub))
+		return
 	}
 	sub.giveUp = !progress // nothing there: do not ask again for the same gap
 	held := sub.held

@@ -91,6 +91,7 @@ func startSalam(t testing.TB, data string, args ...string) *server {
 	t.Cleanup(s.kill)
 	wantNATS := strings.Contains(strings.Join(args, " "), "--nats-listen")
 	found := make(chan struct{})
+	announced := found
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -99,16 +100,17 @@ func startSalam(t testing.TB, data string, args ...string) *server {
 			}
 			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil && s.addr == "" {
 				s.addr = m[1]
-				if !wantNATS || s.nats != "" {
-					close(found)
-				}
+			}
+			if found != nil && s.addr != "" && (!wantNATS || s.nats != "") {
+				close(found)
+				found = nil
 			}
 		}
 		cmd.Wait()
 		close(s.done)
 	}()
 	select {
-	case <-found:
+	case <-announced:
 	case <-s.done:
 		t.Fatalf("salam %v exited before listening", args)
 	case <-time.After(30 * time.Second):
@@ -196,7 +198,8 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Errorf("timed out waiting for %s", what)
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -88,11 +88,14 @@ func (c *Client) start(ctx context.Context, sub *subscription, fromNow bool) err
 func (c *Client) subscribeOn(ctx context.Context, cn *conn, sub *subscription) error {
 	for attempt := 1; ; attempt++ {
 		f := wire.Frame{Type: wire.TypeSubscribe, Channel: sub.channel, Seq: c.position(sub)}
-		_, err := cn.request(ctx, &f)
+		ack, err := cn.request(ctx, &f)
 		if err == nil || errors.Is(err, ErrAlreadySubscribed) {
 			c.mu.Lock()
 			sub.on, sub.ready = cn, true
 			c.mu.Unlock()
+			if err == nil && ack.More { // queued behind the replayed events
+				c.q.push(item{kind: itemMore, fill: sub})
+			}
 			return nil
 		}
 		if !retriable(err) || errors.Is(err, ErrDisconnected) {
