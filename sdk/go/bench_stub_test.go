@@ -1,3 +1,0 @@
-package salam_test
-const publisherEnv = "SALAM_SDK_PUBLISHER"
-func runPublisher() int { return 0 }
