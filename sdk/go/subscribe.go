@@ -93,7 +93,10 @@ func (c *Client) subscribeOn(ctx context.Context, cn *conn, sub *subscription) e
 			c.mu.Lock()
 			sub.on, sub.ready = cn, true
 			c.mu.Unlock()
-			if err == nil && ack.More { // queued behind the replayed events
+			// Queued behind the replayed events: the rest of a replay cut
+			// short, or, from position 0 (which the server cannot resume
+			// from), whatever came before the subscription took hold.
+			if err == nil && (ack.More || f.Seq == 0) {
 				c.q.push(item{kind: itemMore, fill: sub})
 			}
 			return nil

@@ -380,20 +380,21 @@ export class Client extends Emitter<ClientEvents> {
   /**
    * subscribe delivers the channel's events and keeps doing so across
    * reconnects, each message once and in order. `after` resumes after that
-   * sequence (default: the positions store's, else from now).
+   * sequence (0: from the first message; default: the positions store's,
+   * else from now).
    */
   async subscribe(channel: string, o: { after?: number } & CallOptions = {}): Promise<void> {
     if (!wire.validChannel(channel)) throw new SalamError(ErrorCode.BadChannel, "invalid channel name");
     if (this.subs.has(channel)) return;
-    const after = o.after ?? this.options.positions?.get(channel) ?? 0;
-    const sub: Sub = { channel, position: after, ready: false, filling: false, held: [], giveUp: false };
+    const after = o.after ?? this.options.positions?.get(channel);
+    const sub: Sub = { channel, position: after ?? 0, ready: false, filling: false, held: [], giveUp: false };
     this.subs.set(channel, sub);
     try {
-      if (after === 0) {
+      if (after === undefined) {
         // Resuming from the newest sequence lets a reconnect before the
         // first message lose nothing.
         const head = await this.history(channel, { limit: 1 }, o);
-        if (head.messages[0]) this.setPosition(sub, head.messages[0].seq);
+        this.setPosition(sub, head.messages[0]?.seq ?? 0);
       }
       for (;;) {
         const cn = await this.connection(o.signal);
@@ -416,7 +417,10 @@ export class Client extends Emitter<ClientEvents> {
         const ack = await cn.request({ type: wire.FrameType.Subscribe, channel: sub.channel, seq: BigInt(sub.position) });
         sub.on = cn;
         sub.ready = true;
-        if (ack.more) this.startFill(sub); // after the replayed events, which came first
+        // After the replayed events, which came first: the rest of a replay
+        // cut short, or, from position 0 (which the server cannot resume
+        // from), whatever came before the subscription took hold.
+        if (ack.more || sub.position === 0) this.startFill(sub);
         return;
       } catch (err) {
         if (isCode(err, ErrorCode.AlreadySubscribed)) { sub.on = cn; sub.ready = true; return; }
