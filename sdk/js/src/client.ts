@@ -77,7 +77,9 @@ const fatalClose = (err: unknown): boolean => err instanceof CloseError && err.c
 
 /** A random client message id (26 characters of base32). */
 export function newMessageId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
+  const b = new Uint8Array(16);
+  if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(b);
+  else for (let i = 0; i < b.length; i++) b[i] = Math.floor(Math.random() * 256); // Node 18: unique enough for an id
   const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   let s = "";
   for (let i = 0; i < 26; i++) s += abc[(b[(i * 5) >> 3]! << 8 | (b[((i * 5) >> 3) + 1] ?? 0)) >> (11 - ((i * 5) & 7)) & 31];

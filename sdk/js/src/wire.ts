@@ -212,6 +212,9 @@ class MsgpackReader {
 const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 
+// An escaped lone surrogate has no UTF-8 form (String.isWellFormed, before Node 20).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 class JSONReader {
   private p = 0;
   constructor(private readonly s: string) {}
@@ -241,7 +244,7 @@ class JSONReader {
     if (!m) return malformed("bad string");
     this.p += m[0].length;
     const v = JSON.parse(m[0]) as string;
-    if (!v.isWellFormed()) malformed("invalid UTF-8");
+    if (LONE_SURROGATE.test(v)) malformed("invalid UTF-8");
     return v;
   }
   private array(depth: number, bound?: { max: number; of?: Schema }): Val {
