@@ -2,8 +2,10 @@ package salam_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,7 +144,8 @@ func TestResumeBeyondReplayLimit(t *testing.T) {
 }
 
 // The token provider is asked again when the server refuses a token (401)
-// and when the token expires (close 4001); subscriptions survive.
+// and when the token expires (the server closes with 4001); the
+// subscription survives.
 func TestTokenRefresh(t *testing.T) {
 	up := startSalam(t, t.TempDir(), "up", "--listen", "127.0.0.1:0")
 	aliceTok := up.token(t, "alice")
@@ -160,6 +163,13 @@ func TestTokenRefresh(t *testing.T) {
 	}
 	var r recorder
 	cfg := r.config(up.url(), provider)
+	var expired atomic.Bool
+	cfg.OnState = func(_ salam.State, err error) {
+		var ce *salam.CloseError
+		if errors.As(err, &ce) && ce.Code == 4001 {
+			expired.Store(true)
+		}
+	}
 	ctx := ctxFor(t, 60*time.Second)
 	c, err := salam.Dial(ctx, cfg)
 	if err != nil {
@@ -172,7 +182,7 @@ func TestTokenRefresh(t *testing.T) {
 	waitFor(t, 30*time.Second, "a reconnect after expiry", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return calls >= 3 && c.State() == salam.Connected
+		return calls >= 3 && expired.Load() && c.State() == salam.Connected
 	})
 	if _, err := c.SendText(ctx, "t", "still here"); err != nil {
 		t.Fatal(err)
