@@ -4,4 +4,4 @@ go 1.24
 
 require github.com/coder/websocket v1.8.14
 
-require go.uber.org/goleak v1.3.0 // indirect
+require go.uber.org/goleak v1.3.0
