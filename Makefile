@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 100000x # a count, not a duration: go1.26's time-based fuzz stop can fail spuriously (golang/go#75804)
 
-.PHONY: up test deps vet unit allocs fuzz bench build
+.PHONY: up test deps vet unit allocs fuzz bench build sdk-go sdk-js sdk-wire
 
 up: ## run edge + core + in-process NATS on :8080 with data in ./salam-data
 	$(GO) run ./cmd/salam up
@@ -10,7 +10,7 @@ up: ## run edge + core + in-process NATS on :8080 with data in ./salam-data
 build:
 	$(GO) build -o bin/salam ./cmd/salam
 
-test: deps vet unit allocs fuzz ## the whole suite, as CI runs it
+test: deps vet unit allocs fuzz sdk-go sdk-js ## the whole suite, as CI runs it
 
 deps: ## tools and services the suite needs (CI machines start bare)
 	.ci/deps
@@ -34,3 +34,12 @@ fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIM
 
 bench: ## micro-benchmarks (not part of test); see README for the load benchmarks
 	$(GO) test -run='^$$' -bench=. -benchmem ./wire ./internal/bus ./internal/auth ./edge
+
+sdk-go: ## Go SDK (own module): vet, race tests against real salam processes, wire copy in sync, golden vectors
+	cd sdk/go && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
+
+sdk-js: ## JS SDK: build, unit + golden + Node tests against salam, bundle size, headless Chromium end to end
+	cd sdk/js && { test -d node_modules || npm ci --no-audit --no-fund; } && npm test && npm run bundle && npm run e2e
+
+sdk-wire: ## after changing wire/: refresh the Go SDK's byte-identical copy (sdk/go/wire)
+	cd sdk/go && $(GO) generate ./wire

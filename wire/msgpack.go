@@ -1,10 +1,5 @@
 package wire
 
-import (
-	"github.com/valyala/bytebufferpool"
-	"github.com/vmihailenco/msgpack/v5"
-)
-
 // MessagePack format codes used by the codec. They equal the variables of
 // github.com/vmihailenco/msgpack/v5/msgpcode (a test checks); constants let
 // the compiler build jump tables in the decoder.
@@ -340,32 +335,4 @@ func mpAppendBin(dst []byte, b []byte) []byte {
 		dst = append(dst, mpBin32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 	return append(dst, b...)
-}
-
-var (
-	_ msgpack.CustomEncoder = (*Frame)(nil)
-	_ msgpack.CustomDecoder = (*Frame)(nil)
-)
-
-// EncodeMsgpack implements msgpack.CustomEncoder: msgpack.Marshal(&f)
-// produces exactly the bytes of Msgpack.Append.
-func (f *Frame) EncodeMsgpack(enc *msgpack.Encoder) error {
-	if f == nil {
-		return enc.EncodeNil()
-	}
-	buf := bytebufferpool.Get()
-	buf.B = Msgpack.Append(buf.B[:0], f)
-	_, err := enc.Writer().Write(buf.B)
-	bytebufferpool.Put(buf)
-	return err
-}
-
-// DecodeMsgpack implements msgpack.CustomDecoder with the rules of
-// Msgpack.Decode; errors wrap ErrMalformed or ErrTooLarge.
-func (f *Frame) DecodeMsgpack(dec *msgpack.Decoder) error {
-	raw, err := dec.DecodeRaw()
-	if err != nil {
-		return malformed("msgpack: %v", err)
-	}
-	return Msgpack.Decode(raw, f)
 }

@@ -1,0 +1,192 @@
+package wire
+
+// Subprotocols negotiated with Sec-WebSocket-Protocol. A client that offers
+// neither is refused at upgrade.
+const (
+	SubprotocolMsgpack = "salam.v1"      // production: msgpack envelopes in binary frames
+	SubprotocolJSON    = "salam.v1.json" // debugging: the same envelopes as JSON text frames
+)
+
+// Type is the frame type, key "t". Numbers are stable forever within v1.
+type Type uint8
+
+const (
+	TypeConnect     Type = 1  // client → server: first frame of a session
+	TypeConnected   Type = 2  // server → client: reply to connect (session, server time, limits)
+	TypeSubscribe   Type = 3  // client → server: start receiving events of a channel
+	TypeUnsubscribe Type = 4  // client → server: stop receiving events of a channel
+	TypePublish     Type = 5  // client → server: send data to a channel
+	TypeAck         Type = 6  // server → client: a request succeeded
+	TypeError       Type = 7  // server → client: a request (or the connection) failed
+	TypeEvent       Type = 8  // server → client: data published to a subscribed channel
+	TypePing        Type = 9  // either way: application-level liveness probe
+	TypePong        Type = 10 // either way: answer to ping
+	TypeReconnect   Type = 11 // server → client: this server is going away, reconnect after a delay
+	TypeTyping      Type = 12 // either way: a user starts (or, with Stop, stops) typing in a channel
+	TypeReceipt     Type = 13 // either way: a delivered or read cursor moved (Kind, Seq)
+	TypeHistory     Type = 14 // client → server: ask for a page of a channel's messages
+	TypeMessages    Type = 15 // server → client: a page of messages, the reply to history
+	TypePresence    Type = 16 // server → client: user From came online or went offline (Kind), in Channel; client → server: query the presence of Users, answered with Presences
+)
+
+// MaxType is the highest frame type this version knows.
+const MaxType = TypePresence
+
+// Known reports whether t is a frame type of protocol v1.
+func (t Type) Known() bool { return t >= TypeConnect && t <= MaxType }
+
+var typeNames = [...]string{"", "connect", "connected", "subscribe", "unsubscribe", "publish",
+	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages", "presence"}
+
+// String returns the lower-case name used in PROTOCOL.md and in metric labels.
+func (t Type) String() string {
+	if t.Known() {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// Limits are the per-connection limits announced in connected, key "l".
+// A zero field means "not announced".
+type Limits struct {
+	MaxFrame      uint32 // "mf": largest message the server accepts, bytes
+	PublishRate   uint32 // "pr": sustained publishes per second per connection
+	PublishBurst  uint32 // "pb": publish burst allowance
+	PingInterval  uint32 // "pi": seconds between server pings; silence for 3× this closes the connection
+	MaxSubscribed uint32 // "ms": channels one connection may subscribe to
+}
+
+// Frame is the single envelope of protocol v1. Every field is optional on the
+// wire and omitted when zero; which fields a type uses is listed in PROTOCOL.md.
+// Keys are encoded in the order the fields are declared.
+type Frame struct {
+	Type    Type   // "t"
+	ID      uint32 // "i": request id chosen by the client, echoed by ack/error; 0 = none
+	Channel string // "c"
+	Data    []byte // "d": opaque payload; JSON carries it as a UTF-8 string "d", or base64 "d64" when not UTF-8
+	Seq     uint64 // "s": per-channel sequence (event, publish ack; subscribe: resume after this seq)
+	MsgID   string // "m": client message id, the idempotency key of a publish; echoed in its event
+	From    string // "f": user id of the publisher (event)
+	Time    int64  // "ts": server time, Unix milliseconds (connected, ack, event, pong)
+	Code    Code   // "e": error code (error)
+	Reason  string // "r": human-readable text (error, reconnect); never parse it
+	Session string // "sid": session id (connected)
+	User    string // "u": authenticated user id (connected)
+	Client  string // "cl": client name and version, e.g. "salam-go/0.1.0" (connect)
+	After   uint32 // "a": milliseconds to wait before reconnecting (reconnect)
+	Limits  Limits // "l": connection limits (connected)
+
+	// Chat fields (added in v1 under the forward-compatibility rule).
+	ContentType string       // "ct": content type of Data (publish, event); empty means "text/plain"
+	ReplyTo     uint64       // "rt": sequence of the message this one answers (publish, event)
+	Attachments []Attachment // "at": attachment metadata (publish, event)
+	Kind        uint8        // "k": event kind (EventMessage…) or receipt kind (ReceiptDelivered, ReceiptRead)
+	Stop        bool         // "st": typing stopped (typing)
+	Before      uint64       // "hb": history: messages with seq < Before
+	Since       uint64       // "ha": history: messages with seq > Since
+	Around      uint64       // "hr": history: messages centred on Around
+	Limit       uint16       // "n": history page size, 1–200 (default 50)
+	Oldest      bool         // "o": history order oldest-first (default newest-first)
+	More        bool         // "mo": messages: more exist beyond this page; subscribe ack: resume was cut short, fetch history
+	Messages    []Message    // "ms": a page of messages (messages)
+	Reactions   []Reaction   // "rx": reaction counts (event of kind EventReactions)
+
+	// Presence query fields (added in v1 under the forward-compatibility rule).
+	Users     []string   // "us": the users a presence query asks about (presence, client → server)
+	Presences []Presence // "ps": the answer to a presence query, one per distinct user asked (presence, server → client)
+}
+
+// Event kinds (Frame.Kind of an event).
+const (
+	EventMessage    uint8 = 0 // a new message
+	EventEdited     uint8 = 1 // message Seq was edited: ContentType and Data are the new content
+	EventDeleted    uint8 = 2 // message Seq became a tombstone
+	EventReactions  uint8 = 3 // message Seq's reaction counts changed: Reactions
+	EventPinned     uint8 = 4 // message Seq was pinned
+	EventUnpinned   uint8 = 5 // message Seq was unpinned
+	EventMemberLeft uint8 = 6 // user From left, was removed or banned: the server ends their subscriptions
+)
+
+// Presence kinds (Frame.Kind of a presence frame).
+const (
+	PresenceOnline  uint8 = 1 // the user has at least one live connection
+	PresenceOffline uint8 = 2 // the user has none; Time is when they were last seen
+)
+
+// Receipt kinds (Frame.Kind of a receipt).
+const (
+	ReceiptDelivered uint8 = 1 // every message up to Seq reached one of the user's devices
+	ReceiptRead      uint8 = 2 // the user read every message up to Seq
+)
+
+// Message is one stored message in a messages page.
+type Message struct {
+	Seq         uint64       // "s"
+	From        string       // "f"
+	MsgID       string       // "m": the sender's client message id
+	ContentType string       // "ct"
+	Data        []byte       // "d": body; absent once deleted
+	ReplyTo     uint64       // "rt"
+	Attachments []Attachment // "at"
+	Time        int64        // "ts": sent, Unix milliseconds
+	Edited      int64        // "et": last edit, Unix milliseconds; 0 = never
+	Deleted     bool         // "x": a tombstone
+	Pinned      bool         // "p"
+	Reactions   []Reaction   // "rx"
+}
+
+// Presence is one user's state in the answer to a presence query. A user
+// the asker may not see reads like one never seen: Kind offline, nothing else.
+type Presence struct {
+	User      string // "u"
+	Kind      uint8  // "k": PresenceOnline or PresenceOffline
+	LastSeen  int64  // "ts": offline: when last seen, Unix milliseconds; 0 = not known
+	Status    string // "tx": status text the user set
+	Invisible bool   // "iv": the asker's own entry only: they appear offline to others
+}
+
+// Attachment is metadata of a file in object storage.
+type Attachment struct {
+	URL  string // "url"
+	Mime string // "mime"
+	Size int64  // "size"
+	Name string // "name"
+}
+
+// Reaction is the number of users who reacted with one emoji.
+type Reaction struct {
+	Emoji string // "e"
+	Count uint32 // "n"
+}
+
+// Reset zeroes f for reuse, keeping the capacity of Data unless it grew
+// past 64 KiB (a pooled frame should not pin one large payload forever).
+func (f *Frame) Reset() {
+	data := f.Data[:0]
+	if cap(data) > 64<<10 {
+		data = nil
+	}
+	*f = Frame{Data: data}
+}
+
+// MaxChannelLen is the longest channel name, in bytes.
+const MaxChannelLen = 128
+
+// ValidChannel reports whether name is a legal channel name: 1–128 bytes of
+// ASCII letters, digits and "_-:@=+". Dots and NATS wildcards are excluded so
+// that a channel is always exactly one token of a bus subject.
+func ValidChannel(name string) bool {
+	if len(name) == 0 || len(name) > MaxChannelLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_' || c == '-' || c == ':' || c == '@' || c == '=' || c == '+':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,18 @@
+/**
+ * Salam's JavaScript/TypeScript SDK: a client of wire protocol v1 that
+ * reconnects, resumes every subscription without losing or repeating a
+ * message, and sends idempotently. See README.md for the API.
+ * @packageDocumentation
+ */
+export { Client, VERSION, PROTOCOL_VERSION, newMessageId } from "./client.js";
+export type { ClientOptions, ClientEvents, CallOptions, Backoff, TokenProvider } from "./client.js";
+export type { WebSocketLike, WebSocketConstructor } from "./connection.js";
+export {
+  SalamError, ErrorCode, isCode, CloseError, ClosedError, DisconnectedError, RequestTimeoutError,
+} from "./errors.js";
+export { UpdateKind, ReceiptKind, storagePositions } from "./types.js";
+export type {
+  Ack, Attachment, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Reaction,
+  Receipt, Session, State, Typing, Update,
+} from "./types.js";
+export * as wire from "./wire.js";

@@ -1,0 +1,95 @@
+// The public shapes of events and requests. Sequences are numbers: exact up to
+// 2^53, far beyond any channel's life (the wire carries uint64).
+
+export interface Attachment { url: string; mime: string; size: number; name: string }
+export interface Reaction { emoji: string; count: number }
+
+/** A chat message: delivered live, replayed on resume, filled in from history after a gap, or from a history page. */
+export interface Message {
+  channel: string;
+  seq: number;
+  from: string;
+  msgId: string;
+  contentType: string; // "" means text/plain
+  data: Uint8Array;
+  /** data as UTF-8 text (invalid bytes replaced) */
+  text: string;
+  replyTo: number;
+  attachments: Attachment[];
+  time: Date;
+  /** history only: last edit; undefined = never */
+  edited?: Date;
+  deleted: boolean;
+  pinned: boolean;
+  reactions: Reaction[];
+}
+
+/** What an update changed (event kinds 1–6 of PROTOCOL.md §4, 8). */
+export const UpdateKind = { Edited: 1, Deleted: 2, Reacted: 3, Pinned: 4, Unpinned: 5, MemberLeft: 6 } as const;
+export type UpdateKind = (typeof UpdateKind)[keyof typeof UpdateKind];
+
+/** A change to an earlier message of a subscribed channel, or a member leaving it. */
+export interface Update {
+  channel: string;
+  kind: UpdateKind;
+  seq: number;
+  from: string;
+  time: Date;
+  contentType: string; // Edited
+  data: Uint8Array; // Edited
+  reactions: Reaction[]; // Reacted
+}
+
+/** A user starting (stop false) or stopping to type. A start not refreshed within typingExpiry is followed by a stop the SDK makes up. */
+export interface Typing { channel: string; user: string; stop: boolean }
+
+export const ReceiptKind = { Delivered: 1, Read: 2 } as const;
+export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
+export interface Receipt { channel: string; user: string; seq: number; kind: ReceiptKind }
+
+/** A user coming online or going offline, delivered once even when it arrives on several shared channels. */
+export interface PresenceChange { channel: string; user: string; online: boolean; lastSeen?: Date }
+
+/** One user's state, from queryPresence. */
+export interface Presence { user: string; online: boolean; lastSeen?: Date; status: string; invisible: boolean }
+
+export type State = "disconnected" | "connecting" | "connected" | "closed";
+
+export interface Session {
+  id: string;
+  user: string;
+  limits: { maxFrame: number; publishRate: number; publishBurst: number; pingInterval: number; maxSubscribed: number };
+}
+
+/** A message to publish. */
+export interface Publication {
+  /** Client message id, the idempotency key (≤ 64 bytes). Empty: the SDK makes one. */
+  id?: string;
+  data?: Uint8Array | string;
+  contentType?: string;
+  replyTo?: number;
+  attachments?: Attachment[];
+}
+
+export interface Ack { id: string; seq: number; time: Date }
+
+/** At most one of before, after, around. No cursor: the newest messages (the first ones with oldest). */
+export interface HistoryQuery { before?: number; after?: number; around?: number; limit?: number; oldest?: boolean }
+export interface Page { messages: Message[]; more: boolean }
+
+/** Where resume positions live, e.g. storagePositions(sessionStorage) so a reloaded page resumes. */
+export interface PositionStore {
+  get(channel: string): number | undefined;
+  set(channel: string, seq: number): void;
+}
+
+/** A PositionStore on Web Storage (localStorage, sessionStorage). */
+export function storagePositions(storage: Pick<Storage, "getItem" | "setItem">, prefix = "salam:pos:"): PositionStore {
+  return {
+    get: (channel) => {
+      const v = storage.getItem(prefix + channel);
+      return v == null ? undefined : Number(v);
+    },
+    set: (channel, seq) => storage.setItem(prefix + channel, String(seq)),
+  };
+}
