@@ -123,6 +123,7 @@ func (c *conn) subscribe(f *wire.Frame) {
 	if err != nil || reply.Type == wire.TypeError {
 		c.dropSubscription(f.Channel)
 		if err != nil {
+			c.srv.log.Debug("subscribe: core did not answer", "channel", f.Channel, "err", err)
 			c.writeError(f.ID, wire.CodeUnavailable, "core unavailable")
 		} else {
 			c.writeError(f.ID, reply.Code, reply.Reason)

@@ -13,6 +13,9 @@ type Config struct {
 	MaxClientID      int           `yaml:"max_client_id"`      // client message id bytes; default 64
 	DefaultMemberCap int           `yaml:"default_member_cap"` // member cap of new groups; default 256
 	AccessCacheTTL   time.Duration `yaml:"access_cache_ttl"`   // how long a membership answer is reused; default 30s
+	// RequestConcurrency bounds the subscribe, history and receipt requests
+	// one core process serves at once; default 64.
+	RequestConcurrency int `yaml:"request_concurrency"`
 }
 
 // EnsureDefaults fills zero fields.
@@ -35,6 +38,9 @@ func (c *Config) EnsureDefaults() {
 	if c.AccessCacheTTL == 0 {
 		c.AccessCacheTTL = 30 * time.Second
 	}
+	if c.RequestConcurrency == 0 {
+		c.RequestConcurrency = 64
+	}
 }
 
 // Validate names the first bad field.
@@ -52,6 +58,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("chat: invalid config field default_member_cap (≥ 2)")
 	case c.AccessCacheTTL < 0:
 		return fmt.Errorf("chat: invalid config field access_cache_ttl")
+	case c.RequestConcurrency < 1 || c.RequestConcurrency > 4096:
+		return fmt.Errorf("chat: invalid config field request_concurrency (1–4096)")
 	}
 	return nil
 }

@@ -32,10 +32,11 @@ type Service struct {
 	log    *slog.Logger
 	access *access
 
-	sends   chan *send
-	subs    []*nats.Subscription
-	done    sync.WaitGroup
-	stopped chan struct{}
+	sends    chan *send
+	subs     []*nats.Subscription
+	requests *bus.Served
+	done     sync.WaitGroup
+	stopped  chan struct{}
 }
 
 // send is one message waiting for its commit. A send from the bus is
@@ -67,17 +68,18 @@ func NewService(nc *nats.Conn, store Store, cfg Config, log *slog.Logger) (*Serv
 func (s *Service) Store() Store { return s.store }
 
 // Start subscribes to publishes and requests in the core queue group.
+// Publishes are checked on the subscription's goroutine (an access-cache
+// hit) and committed in batches; requests (subscribe, history, receipts)
+// read the store, so up to RequestConcurrency run at once.
 func (s *Service) Start() error {
-	for subject, handler := range map[string]nats.MsgHandler{
-		bus.PublishWildcard: s.onPublish,
-		bus.RequestWildcard: s.onRequest,
-	} {
-		sub, err := s.nc.QueueSubscribe(subject, bus.QueueCore, handler)
-		if err != nil {
-			return fmt.Errorf("chat: subscribe %s: %w", subject, err)
-		}
-		sub.SetPendingLimits(-1, 256<<20)
-		s.subs = append(s.subs, sub)
+	sub, err := s.nc.QueueSubscribe(bus.PublishWildcard, bus.QueueCore, s.onPublish)
+	if err != nil {
+		return fmt.Errorf("chat: subscribe %s: %w", bus.PublishWildcard, err)
+	}
+	sub.SetPendingLimits(-1, 256<<20)
+	s.subs = append(s.subs, sub)
+	if s.requests, err = bus.Serve(s.nc, bus.RequestWildcard, s.cfg.RequestConcurrency, s.onRequest); err != nil {
+		return fmt.Errorf("chat: subscribe %s: %w", bus.RequestWildcard, err)
 	}
 	s.done.Add(1)
 	go s.commitLoop()
@@ -87,6 +89,9 @@ func (s *Service) Start() error {
 // Stop stops taking requests and commits and answers those already taken.
 func (s *Service) Stop(ctx context.Context) error {
 	var errs []error
+	if s.requests != nil {
+		s.requests.Stop()
+	}
 	for _, sub := range s.subs {
 		errs = append(errs, sub.Drain())
 	}
