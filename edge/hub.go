@@ -106,12 +106,18 @@ func (h *hub) unsubscribe(c *conn, channel string) {
 func (h *hub) dispatch(in chan *nats.Msg) {
 	defer h.done.Done()
 	var ev wire.Frame
+	var d bus.Delivery
+	var scratch []*conn
 	for {
 		var m *nats.Msg
 		select {
 		case m = <-in:
 		case <-h.stop:
 			return
+		}
+		if bus.IsUserSubject(m.Subject) {
+			scratch = h.srv.users.deliver(m, &d, scratch)
+			continue
 		}
 		channel, ok := bus.EventChannel(m.Subject)
 		if !ok || wire.Msgpack.Decode(m.Data, &ev) != nil || ev.Channel != channel {
