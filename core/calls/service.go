@@ -47,6 +47,8 @@ type Service struct {
 
 	iceMu sync.Mutex
 	ice   ICEConfig
+
+	stopOnce sync.Once
 }
 
 // shard owns the calls hashed to it; only its goroutine touches calls.
@@ -147,7 +149,10 @@ func (s *Service) Start() error {
 
 // Stop stops taking frames, ends the calls this process holds (reason
 // lost: nobody else can resume them) and writes what is left of history.
-func (s *Service) Stop() {
+// Later calls do nothing.
+func (s *Service) Stop() { s.stopOnce.Do(s.stopNow) }
+
+func (s *Service) stopNow() {
 	if s.creates != nil {
 		s.creates.Stop()
 	}
