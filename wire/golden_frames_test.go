@@ -153,7 +153,7 @@ const (
 	sdpOffer  = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:F7gI\r\na=ice-pwd:x9cml/YzichV2+XlhiMu8g\r\na=fingerprint:sha-256 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0:3E:FD:34:8E:5E:EA:6F:AF:52:CE:E6:0F\r\na=setup:actpass\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\n"
 	sdpAnswer = "v=0\r\no=- 8427493882461022121 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:Hx3q\r\na=ice-pwd:lN0bXvK2zP9kQ4sR7tU1wA\r\na=fingerprint:sha-256 8B:1C:77:AE:03:5F:C9:42:D0:6E:91:B8:2A:F4:63:0D:5C:E7:19:A2:48:BF:36:0C:D5:7A:E2:91:4F:68:B3:C0\r\na=setup:active\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\n"
 	general   = "chat:general"
-	dm      = "dm:3f9a0c5e1b7d4a2c8e6f0b1d9c7a5e3f"
+	dm        = "dm:3f9a0c5e1b7d4a2c8e6f0b1d9c7a5e3f"
 )
 
 var (
