@@ -12,7 +12,6 @@ func TestConfigRefusesNonLoopback(t *testing.T) {
 	}
 }
 
-
 func TestStartsOnAFreeLoopbackPort(t *testing.T) {
 	srv, err := Start(Config{}, "")
 	if err != nil {
