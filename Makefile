@@ -28,6 +28,7 @@ unit: ## integration tests reach Postgres and Redis through SALAM_TEST_* (set by
 fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIME=10m
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./wire
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/bus
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeDelivery$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/bus
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/wsclient
 	$(GO) test -run='^$$' -fuzz='^FuzzRESTBodies$$' -fuzztime=20000x -fuzzminimizetime=5s ./core/chat
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/auth

@@ -8,11 +8,13 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/devturn"
 )
 
 // salamConfig mirrors cmd/salam's config (package main, not importable)
@@ -37,6 +39,8 @@ type salamConfig struct {
 		RedisAddr string          `yaml:"redis_addr"`
 		Service   presence.Config `yaml:"service"`
 	} `yaml:"presence"`
+	Calls   calls.Config   `yaml:"calls"`
+	DevTURN devturn.Config `yaml:"dev_turn"`
 }
 
 // decodeSalamConfig decodes like cmd/salam does: unknown keys are errors,

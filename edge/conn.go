@@ -62,6 +62,7 @@ type conn struct {
 	closeAfter bool     // close the socket once the queue is flushed
 	closeCode  uint16
 	subs       map[string]*subscription // channels subscribed; nil when none
+	calls      []string                 // calls this connection sent frames about, newest last (at most maxTrackedCalls)
 }
 
 // subscription is a connection's state for one channel, guarded by conn.mu.

@@ -31,7 +31,10 @@
 //   - hub.mu guards the channel index; it is taken after conn.mu is
 //     released, never while holding it.
 //   - registry shard locks, requests.mu, users.mu, userState.mu and
-//     accessCache.mu are leaves.
+//     accessCache.mu are leaves (users.mu is held around nats.go's
+//     subscribe and unsubscribe of a user's subject, which take only
+//     nats.go's own locks).
+//   - conn.calls (the calls a connection took part in) is guarded by conn.mu.
 //   - conn.subs (a connection's subscriptions, with the held events of one
 //     being set up and the resume watermark) is guarded by conn.mu: the read
 //     path adds and removes entries, the dispatch shards read them.

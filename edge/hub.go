@@ -116,9 +116,15 @@ func (h *hub) dispatch(in chan *nats.Msg) {
 	timer := time.NewTimer(period)
 	timer.Stop()
 	armed := false
+	var d bus.Delivery
+	var scratch []*conn
 	for {
 		select {
 		case m := <-in:
+			if bus.IsUserSubject(m.Subject) { // a user's own frames (calls), see users.go
+				scratch = h.srv.users.deliver(m, &d, scratch)
+				continue
+			}
 			h.handle(m, &ev, waiting)
 		case <-timer.C:
 			armed = false

@@ -31,6 +31,7 @@ type metrics struct {
 	reorderGiveUps    prometheus.Counter
 	requestLatency    prometheus.Histogram
 	deliveryLag       prometheus.Histogram
+	signalRelay       prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -61,6 +62,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "request_seconds", Help: "Client request (publish, history, receipt) received → core's reply.", Buckets: buckets}),
 		deliveryLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
 			Name: "delivery_lag_seconds", Help: "Core accepted an event → written to every local subscriber.", Buckets: buckets}),
+		// Fine buckets: a relay takes tens to hundreds of microseconds.
+		signalRelay: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "salam", Subsystem: "edge",
+			Name: "signal_relay_seconds", Help: "A call signaling frame received by the sender's edge → written to the target's connection (edges' clocks).",
+			Buckets: []float64{25e-6, 50e-6, 75e-6, 100e-6, 150e-6, 200e-6, 300e-6, 400e-6, 500e-6, 750e-6,
+				1e-3, 1.5e-3, 2e-3, 3e-3, 5e-3, 7.5e-3, 10e-3, 15e-3, 20e-3, 30e-3, 50e-3, 75e-3, 0.1, 0.2, 0.5, 1}}),
 	}
 	framesIn := prometheus.NewCounterVec(prometheus.CounterOpts(f("frames_in_total", "Client envelopes by frame type (invalid: undecodable).")), []string{"type"})
 	for t := range m.framesIn {
@@ -73,7 +79,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.connections, m.channels, m.upgrades, framesIn, framesOut, m.messagesIn, m.bytesIn,
 		m.bytesOut, m.closes, m.slowConsumers, m.rateLimited, m.protocolErrors, m.handshakeTimeouts,
-		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.reorderGiveUps, m.requestLatency, m.deliveryLag)
+		m.heartbeatTimeouts, m.requestTimeouts, m.eventsOut, m.reorderGiveUps, m.requestLatency, m.deliveryLag, m.signalRelay)
 	return m
 }
 

@@ -116,6 +116,9 @@ func (r *requests) onReply(m *nats.Msg) {
 		return
 	}
 	f.ID = p.id
+	if f.Type == wire.TypeCall && f.CallID != "" {
+		p.c.trackCall(f.CallID) // a created call: tell its node when this connection closes
+	}
 	p.c.writeFrame(f)
 }
 

@@ -134,6 +134,7 @@ func New(o Options) (*Server, error) {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg)
+	s.users.srv = s
 	for i := range s.registry {
 		s.registry[i].m = make(map[*conn]struct{})
 	}
@@ -242,7 +243,9 @@ func (c *conn) onClose(netpoll.Connection) error {
 		s.users.release(c.user)
 	}
 	if c.state.Load() == stateConnected {
+		s.users.leave(c)
 		s.presence.leave(c.userID)
+		c.leaveCalls()
 	}
 	if c.state.Load() >= stateOpen {
 		s.conns.Add(-1)

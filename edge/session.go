@@ -44,6 +44,8 @@ func (c *conn) handleEnvelope(f *wire.Frame) {
 		}
 	case wire.TypePresence:
 		c.presenceQuery(f)
+	case wire.TypeCall, wire.TypeOffer, wire.TypeAnswer, wire.TypeCandidate, wire.TypeEndOfCandidates:
+		c.callFrame(f)
 	case wire.TypePing:
 		id := f.ID
 		f.Reset() // the request frame becomes its reply: no allocation
@@ -63,6 +65,9 @@ func (c *conn) connect(f *wire.Frame) {
 	cfg := &c.srv.cfg
 	c.session = nuid.Next()
 	c.state.Store(stateConnected)
+	if err := c.srv.users.join(c); err != nil {
+		c.srv.log.Warn("edge: user subscription", "err", err) // calls cannot reach this connection
+	}
 	c.srv.presence.join(c.userID)
 	c.writeFrame(&wire.Frame{
 		Type:    wire.TypeConnected,

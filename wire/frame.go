@@ -27,16 +27,24 @@ const (
 	TypeHistory     Type = 14 // client → server: ask for a page of a channel's messages
 	TypeMessages    Type = 15 // server → client: a page of messages, the reply to history
 	TypePresence    Type = 16 // server → client: user From came online or went offline (Kind), in Channel; client → server: query the presence of Users, answered with Presences
+
+	// Calls and WebRTC signaling (§4, 17–21).
+	TypeCall            Type = 17 // client → server: a call action (Kind: CallCreate…); server → client: its reply, or a call event (Kind: CallRinging…)
+	TypeOffer           Type = 18 // either way: an SDP offer (Data) for participant To, relayed with From; Kind: OfferInitial, OfferICERestart, OfferRenegotiate
+	TypeAnswer          Type = 19 // either way: the SDP answer (Data) to the outstanding offer of To
+	TypeCandidate       Type = 20 // either way: a trickle ICE candidate (Data: the candidate attribute, Mid) for To
+	TypeEndOfCandidates Type = 21 // either way: the sender gathered all its candidates for To
 )
 
 // MaxType is the highest frame type this version knows.
-const MaxType = TypePresence
+const MaxType = TypeEndOfCandidates
 
 // Known reports whether t is a frame type of protocol v1.
 func (t Type) Known() bool { return t >= TypeConnect && t <= MaxType }
 
 var typeNames = [...]string{"", "connect", "connected", "subscribe", "unsubscribe", "publish",
-	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages", "presence"}
+	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages", "presence",
+	"call", "offer", "answer", "candidate", "end_of_candidates"}
 
 // String returns the lower-case name used in PROTOCOL.md and in metric labels.
 func (t Type) String() string {
@@ -94,7 +102,55 @@ type Frame struct {
 	// Presence query fields (added in v1 under the forward-compatibility rule).
 	Users     []string   // "us": the users a presence query asks about (presence, client → server)
 	Presences []Presence // "ps": the answer to a presence query, one per distinct user asked (presence, server → client)
+
+	// Call fields (added in v1 under the forward-compatibility rule).
+	CallID    string // "cid": the call a call or signaling frame is about
+	To        string // "to": signaling, client → server: the participant the frame is for
+	Mid       string // "mid": candidate: the media stream identification tag (sdpMid) it belongs to
+	SFU       bool   // "sf": call: the call runs through the SFU (escalated)
+	EndReason uint8  // "er": call event CallEnded: why (EndHangup…)
 }
+
+// Call actions (Frame.Kind of a call frame, client → server). The reply is a
+// call frame with the same Kind echoing the request's ID.
+const (
+	CallCreate  uint8 = 1 // Channel: start a call there and ring its other members
+	CallAccept  uint8 = 2 // answer a call that rings for this user: join it
+	CallDecline uint8 = 3 // refuse a call that rings for this user
+	CallCancel  uint8 = 4 // the caller gives up before anyone answered
+	CallJoin    uint8 = 5 // join an active call, or resume it after a reconnect
+	CallLeave   uint8 = 6 // leave the call
+	CallEnd     uint8 = 7 // the caller ends the call for everyone
+)
+
+// Call events (Frame.Kind of a call frame, server → client, without ID).
+const (
+	CallAccepted    uint8 = 2  // From answered (to participants, and From's other connections)
+	CallDeclined    uint8 = 3  // From declined (to participants, and From's other connections)
+	CallJoined      uint8 = 5  // From joined
+	CallLeft        uint8 = 6  // From left, or did not come back within the reconnect grace
+	CallEnded       uint8 = 7  // the call is over: EndReason says why
+	CallRinging     uint8 = 8  // From calls you in Channel: accept or decline
+	CallEscalated   uint8 = 9  // the call moved to the SFU: renegotiate with it (PROTOCOL.md §4, 17)
+	CallRingStopped uint8 = 10 // ringing for you stopped (timed out) while the call goes on: you may still join
+)
+
+// Call end reasons (Frame.EndReason of a CallEnded event).
+const (
+	EndHangup    uint8 = 1 // the caller ended it
+	EndEmpty     uint8 = 2 // the last participant left
+	EndCancelled uint8 = 3 // the caller cancelled before anyone answered
+	EndDeclined  uint8 = 4 // everyone rung declined
+	EndMissed    uint8 = 5 // nobody answered within the ring timeout
+	EndLost      uint8 = 6 // the server lost the call (restart); it cannot be resumed
+)
+
+// Offer kinds (Frame.Kind of an offer).
+const (
+	OfferInitial     uint8 = 0 // the first offer of a pair, or a fresh start after losing the peer connection
+	OfferICERestart  uint8 = 1 // new ICE credentials on an established pair (after a network change or resume)
+	OfferRenegotiate uint8 = 2 // tracks added or removed on an established pair
+)
 
 // Event kinds (Frame.Kind of an event).
 const (

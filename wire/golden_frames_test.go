@@ -106,6 +106,41 @@ var goldenFrames = map[string]Frame{
 		Kind: 1, Stop: true, Before: 1, Since: 1, Around: 1, Limit: 1, Oldest: true, More: true,
 		Messages: []Message{{Seq: 1}}, Reactions: []Reaction{{Emoji: "e"}}, Users: []string{"u"},
 		Presences: []Presence{{}, {User: "u", Kind: 2, LastSeen: -1, Status: "s", Invisible: true}}},
+	"call-create":  {Type: TypeCall, ID: 40, Channel: dm, Kind: CallCreate},
+	"call-created": {Type: TypeCall, ID: 40, Channel: dm, From: "u-1042", Time: 1767225600000, Kind: CallCreate, Users: []string{"u-1042"}, CallID: callID},
+	"call-ringing": {Type: TypeCall, Channel: dm, From: "u-1042", Time: 1767225600000, Kind: CallRinging, CallID: callID},
+	"call-accept":  {Type: TypeCall, ID: 41, Kind: CallAccept, CallID: callID},
+	"call-accepted-reply": {Type: TypeCall, ID: 41, Channel: dm, From: "u-1042", Time: 1767225600000, Kind: CallAccept,
+		Users: []string{"u-1042", "u-7"}, CallID: callID},
+	"call-accepted": {Type: TypeCall, Channel: dm, From: "u-7", Time: 1767225603000, Kind: CallAccepted, CallID: callID},
+	"call-resumed-reply": {Type: TypeCall, ID: 3, Channel: general, Seq: 12, From: "u-1042", Time: 1767225600000,
+		Kind: CallJoin, Users: []string{"u-1042", "u-7", "u-9", "u-11", "u-12"}, CallID: callID, SFU: true},
+	"call-escalated": {Type: TypeCall, Channel: general, From: "u-12", Time: 1767225660000, Kind: CallEscalated,
+		Users: []string{"u-1042", "u-7", "u-9", "u-11", "u-12"}, CallID: callID, SFU: true},
+	"call-ended": {Type: TypeCall, Channel: dm, From: "u-1042", Time: 1767225900000, Kind: CallEnded, CallID: callID,
+		EndReason: EndHangup},
+	"call-leave": {Type: TypeCall, ID: 47, Kind: CallLeave, CallID: callID},
+	"offer":      {Type: TypeOffer, ID: 42, Data: []byte(sdpOffer), Seq: 1, CallID: callID, To: "u-1042"},
+	"offer-relayed": {Type: TypeOffer, Data: []byte(sdpOffer), Seq: 1, From: "u-7", Session: "s-7Hq2mK",
+		CallID: callID},
+	"offer-ice-restart": {Type: TypeOffer, ID: 50, Data: []byte(sdpOffer), Seq: 9, Kind: OfferICERestart,
+		CallID: callID, To: "u-1042"},
+	"answer": {Type: TypeAnswer, ID: 43, Data: []byte(sdpAnswer), Seq: 1, CallID: callID, To: "u-7"},
+	"candidate": {Type: TypeCandidate, ID: 44, Data: []byte("candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host"),
+		Seq: 2, CallID: callID, To: "u-1042", Mid: "0"},
+	"candidate-relayed": {Type: TypeCandidate, Data: []byte("candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host"),
+		Seq: 2, From: "u-7", Session: "s-7Hq2mK", CallID: callID, Mid: "0"},
+	"end-of-candidates": {Type: TypeEndOfCandidates, ID: 45, Seq: 3, CallID: callID, To: "u-1042"},
+	"error-glare": {Type: TypeError, ID: 46, Code: CodeGlare, Reason: "u-1042 offered first: roll back and answer",
+		CallID: callID},
+	"error-no-offer": {Type: TypeError, ID: 43, Code: CodeNoOffer, Reason: "no outstanding offer from u-7",
+		CallID: callID},
+	"all-keys-with-call": {Type: TypeCall, ID: 1, Channel: "c", Data: []byte("d"), Seq: 1, MsgID: "m",
+		From: "f", Time: 1, Code: 1, Reason: "r", Session: "s", User: "u", Client: "c", After: 1,
+		Limits: Limits{MaxSubscribed: 1}, ContentType: "c", ReplyTo: 1, Attachments: []Attachment{{Name: "n"}},
+		Kind: 1, Stop: true, Before: 1, Since: 1, Around: 1, Limit: 1, Oldest: true, More: true,
+		Messages: []Message{{Seq: 1}}, Reactions: []Reaction{{Emoji: "e"}}, Users: []string{"u"},
+		Presences: []Presence{{User: "u"}}, CallID: "c", To: "t", Mid: "m", SFU: true, EndReason: 1},
 	"all-keys-map16": {Type: TypeEvent, ID: 1, Channel: "c", Data: []byte("d"), Seq: 1, MsgID: "m", From: "f",
 		Time: 1, Code: 1, Reason: "r", Session: "s", User: "u", Client: "c", After: 1,
 		Limits: Limits{MaxSubscribed: 1}, ContentType: "c", ReplyTo: 1, Attachments: []Attachment{{Name: "n"}},
@@ -114,8 +149,11 @@ var goldenFrames = map[string]Frame{
 }
 
 const (
-	general = "chat:general"
-	dm      = "dm:3f9a0c5e1b7d4a2c8e6f0b1d9c7a5e3f"
+	callID    = "k7f2q9ab-9c3d1e7f2a4b6c8d"
+	sdpOffer  = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:F7gI\r\na=ice-pwd:x9cml/YzichV2+XlhiMu8g\r\na=fingerprint:sha-256 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0:3E:FD:34:8E:5E:EA:6F:AF:52:CE:E6:0F\r\na=setup:actpass\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\n"
+	sdpAnswer = "v=0\r\no=- 8427493882461022121 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:Hx3q\r\na=ice-pwd:lN0bXvK2zP9kQ4sR7tU1wA\r\na=fingerprint:sha-256 8B:1C:77:AE:03:5F:C9:42:D0:6E:91:B8:2A:F4:63:0D:5C:E7:19:A2:48:BF:36:0C:D5:7A:E2:91:4F:68:B3:C0\r\na=setup:active\r\na=sendrecv\r\na=rtpmap:111 opus/48000/2\r\n"
+	general   = "chat:general"
+	dm        = "dm:3f9a0c5e1b7d4a2c8e6f0b1d9c7a5e3f"
 )
 
 var (

@@ -246,7 +246,8 @@ var (
 	}
 	envelopeSchema = &schema{
 		keys: []string{"t", "i", "c", "d", "d64", "s", "m", "f", "ts", "e", "r", "sid", "u", "cl", "a", "l",
-			"ct", "rt", "at", "k", "st", "hb", "ha", "hr", "n", "o", "mo", "ms", "rx", "us", "ps"},
+			"ct", "rt", "at", "k", "st", "hb", "ha", "hr", "n", "o", "mo", "ms", "rx", "us", "ps",
+			"cid", "to", "mid", "sf", "er"},
 		maps: map[string]*schema{"l": limitsSchema},
 		arrays: map[string]*schema{"at": attachmentSchema, "ms": messageSchema, "rx": reactionSchema,
 			"ps": presenceSchema},
@@ -384,7 +385,8 @@ func libMap(t *testing.T, dec *msgpack.Decoder, enc *msgpack.Encoder, sc *schema
 		default:
 			t.Fatalf("%q: unexpected %T", prefix+k, v)
 		}
-		if s == "" || s == "0" || s == "false" {
+		_, isString := v.(string) // the string "0" (an sdpMid) is not zero
+		if s == "" || (s == "0" && !isString) || s == "false" {
 			t.Errorf("%q is zero: canonical form omits it", prefix+k)
 		}
 		out[prefix+k] = s

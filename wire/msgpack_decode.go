@@ -444,6 +444,17 @@ func (r *mpReader) field(f *Frame, fl field) (err error) {
 		f.Users, err = r.users()
 	case fieldPresences:
 		f.Presences, err = r.presences()
+	case fieldCallID:
+		f.CallID, err = r.str(keyCallID)
+	case fieldTo:
+		f.To, err = r.str(keyTo)
+	case fieldMid:
+		f.Mid, err = r.str(keyMid)
+	case fieldSFU:
+		f.SFU, err = r.boolean(keySFU)
+	case fieldEndReason:
+		v, err = r.uint(keyEndReason, math.MaxUint8)
+		f.EndReason = uint8(v)
 	}
 	return err
 }

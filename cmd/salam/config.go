@@ -11,11 +11,13 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/devturn"
 )
 
 // config is the whole process configuration: a YAML file (--config), then
@@ -30,6 +32,8 @@ type config struct {
 	Embedded bus.EmbeddedConfig `yaml:"embedded_nats"`
 	Chat     chat.Config        `yaml:"chat"`
 	Presence presenceConfig     `yaml:"presence"`
+	Calls    calls.Config       `yaml:"calls"`
+	DevTURN  devturn.Config     `yaml:"dev_turn"` // a TURN/STUN server on loopback inside salam up
 	Store    storeConfig        `yaml:"store"`
 	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
 	// GCPercent is the Go GC target (GOGC) of the process; 0 picks it by
@@ -63,6 +67,7 @@ type presenceConfig struct {
 func parseConfig(name string, args []string) (*config, error) {
 	cfg := &config{Data: "./salam-data", LogLevel: "info"}
 	cfg.Edge.ReusePort = true
+	cfg.DevTURN.Enabled = name == "up" // development only: salam up runs it unless the config turns it off
 	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
 	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")
 	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
@@ -125,6 +130,14 @@ func parseConfig(name string, args []string) (*config, error) {
 	}
 	cfg.Presence.Service.EnsureDefaults()
 	if err := cfg.Presence.Service.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Calls.EnsureDefaults()
+	if err := cfg.Calls.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.DevTURN.EnsureDefaults()
+	if err := cfg.DevTURN.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, cfg.Embedded.Validate()

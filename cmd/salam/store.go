@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
@@ -13,9 +14,16 @@ import (
 	"github.com/salamhq/salam/storage/sqlite"
 )
 
-// openStore opens the chat store the configuration names: Postgres in
+// store is the durable state of core: chat and the call history, in one
+// database.
+type store interface {
+	chat.Store
+	calls.Store
+}
+
+// openStore opens the store the configuration names: Postgres in
 // production, the embedded SQLite file otherwise.
-func openStore(cfg *config) (chat.Store, error) {
+func openStore(cfg *config) (store, error) {
 	if cfg.Store.PostgresURL != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -21,11 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/devturn"
 )
 
 // roles says which components a process runs.
@@ -75,6 +77,7 @@ func run(name string, args []string, r roles) error {
 
 	var core *chat.Service
 	var pres *presence.Service
+	var callSvc *calls.Service
 	if r.core {
 		store, err := openStore(cfg)
 		if err != nil {
@@ -100,6 +103,26 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer pres.Stop()
+		if callSvc, err = calls.NewService(nc, store, store, cfg.Calls, log); err != nil {
+			return err
+		}
+		if cfg.DevTURN.Enabled {
+			turn, err := devturn.Start(cfg.DevTURN, cfg.Calls.ICE.TURNSecret)
+			if err != nil {
+				return err
+			}
+			defer turn.Close()
+			ice := cfg.Calls.ICE
+			stun, turnURLs := turn.URLs()
+			ice.STUNURLs, ice.TURNURLs = append(stun, ice.STUNURLs...), append(turnURLs, ice.TURNURLs...)
+			ice.TURNSecret = turn.Secret
+			callSvc.SetICE(ice)
+			log.Info("development TURN server", "listen", turn.Addr())
+		}
+		if err := callSvc.Start(); err != nil {
+			return err
+		}
+		defer callSvc.Stop()
 	}
 	verifier, err := cfg.verifier()
 	if err != nil {
@@ -117,6 +140,10 @@ func run(name string, args []string, r roles) error {
 		api.Handle("/v1/", chat.NewAPI(core, authenticate))
 		api.Handle("/v1/presence", presence.NewAPI(pres, authenticate))
 		api.Handle("/v1/presence/", presence.NewAPI(pres, authenticate))
+		callsAPI := calls.NewAPI(callSvc, authenticate)
+		for _, route := range calls.Routes() {
+			api.Handle(route, callsAPI)
+		}
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if _, err := bus.ServeHTTP(nc, api); err != nil {
 			return err
@@ -165,6 +192,9 @@ func run(name string, args []string, r roles) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		httpSrv.Shutdown(ctx)
 		cancel()
+	}
+	if callSvc != nil { // before NATS drains: its calls end, and the participants are told
+		callSvc.Stop()
 	}
 	if core != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -8,7 +8,8 @@
 //   - the development secret used by the embedded default (`salam up`)
 //     ([LoadOrCreateDevSecret]) and minting HS256 tokens for it, for
 //     `salam token`, tests and load generators ([MintHS256]);
-//   - later: minting short-lived TURN credentials.
+//   - minting and checking short-lived TURN credentials in the TURN REST
+//     API scheme coturn implements ([MintTURN], [CheckTURNUsername]).
 //
 // It must not import other salam packages (the edge imports auth, not the
 // other way round), do network I/O (no JWKS fetching: keys come from local

@@ -22,13 +22,22 @@
 //	salam.presence     edge, per interval   core/presence                  PresenceReport        salam.core
 //	salam.presence.    edge (request)       core/presence                  Request (presence     salam.core
 //	  query                                                                query); reply: frame
+//	salam.calls        edge (request)       core/calls: creates a call     Request (call create) salam.core
+//	salam.call.<node>  edge (request);      core/calls of process <node>,  Request (call action, none: one
+//	                   edge on close        which holds the call           signaling; CallGone)  node
+//	salam.user.<tok>   core/calls           each edge holding a            Delivery (call event, none
+//	                   (request for rings   connection of the user         relayed signal, probe)
+//	                   and probes)
+//	salam.push.call    core/calls           a push service                 Request (ringing)     -
+//	salam.sfu.signal   core/calls           the SFU (issue 6; none yet)    Request (signal)      -
 //
 // Replies and events are wire frames encoded with wire.Msgpack, so an edge
 // forwards them to msgpack clients without decoding (it only adds the
 // WebSocket header), and every protocol field travels the bus unchanged.
 //
-// Later subjects (calls, rooms) take new second tokens under the
-// same prefix; a second token, once used, never changes meaning.
+// Later subjects (rooms, live) take new second tokens under the same
+// prefix; a second token, once used, never changes meaning. Call subjects
+// are in calls.go, with why a call's frames go to one process.
 //
 // # Messages
 //

@@ -116,8 +116,9 @@ func (c *Conn) interruptReads(ctx context.Context) (stop func()) {
 	}
 }
 
-// Dispatch reads frames until the connection fails and routes them: an ack
-// or error frame whose ID belongs to a pending Request goes to that Request;
+// Dispatch reads frames until the connection fails and routes them: a reply
+// (ack, error, or a call or presence frame) whose ID belongs to a pending
+// Request goes to that Request (server events never carry an ID);
 // every other frame goes to handle (when non-nil), which must not keep the
 // frame after it returns. Dispatch returns the error that ended it, after
 // failing every pending and later Request with that error. Read errors that
@@ -132,7 +133,7 @@ func (c *Conn) Dispatch(handle func(*wire.Frame)) error {
 			c.failPending(err)
 			return err
 		}
-		if f.ID != 0 && (f.Type == wire.TypeAck || f.Type == wire.TypeError) {
+		if f.ID != 0 { // a reply: ack, error, or a frame of the request's own type (call, presence…)
 			if ch := c.takePending(f.ID); ch != nil {
 				r := reply{f: cloneFrame(&f)}
 				if f.Type == wire.TypeError {
@@ -148,8 +149,8 @@ func (c *Conn) Dispatch(handle func(*wire.Frame)) error {
 	}
 }
 
-// Request sends f (an ID of 0 is replaced by NextID) and waits for its ack
-// or error frame, which a concurrently running Dispatch routes here. An
+// Request sends f (an ID of 0 is replaced by NextID) and waits for its
+// reply, which a concurrently running Dispatch routes here. An
 // error frame is returned as the frame plus a *wire.Error. Request is safe
 // for concurrent use; without a running Dispatch it waits until ctx ends.
 func (c *Conn) Request(ctx context.Context, f *wire.Frame) (*wire.Frame, error) {

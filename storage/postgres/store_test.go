@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/storage/callstest"
 	"github.com/salamhq/salam/storage/chattest"
 )
 
@@ -76,5 +78,6 @@ func TestContract(t *testing.T) {
 	testURL(t)
 	log := &queryLog{seen: map[string][]any{}}
 	chattest.Run(t, func(t *testing.T) chat.Store { return openTraced(t, log) })
+	callstest.Run(t, func(t *testing.T) calls.Store { return openTraced(t, log) })
 	t.Run("EveryQueryUsesAnIndex", func(t *testing.T) { checkPlans(t, log) })
 }

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/storage/callstest"
 	"github.com/salamhq/salam/storage/chattest"
 )
 
@@ -305,4 +307,8 @@ func TestHistoryLimits(t *testing.T) {
 			t.Errorf("History(%+v): %v, want ErrInvalidQuery", q, err)
 		}
 	}
+}
+
+func TestCallsContract(t *testing.T) {
+	callstest.Run(t, func(t *testing.T) calls.Store { return openTemp(t, Options{}) })
 }

@@ -44,7 +44,7 @@ func CodecFor(subprotocol string) (Codec, bool) {
 const (
 	// MaxKeys is the largest number of entries any map (the envelope, "l",
 	// a message, an attachment, a reaction, a presence) may declare; more
-	// is ErrTooLarge. v1 defines 30 envelope keys.
+	// is ErrTooLarge. v1 defines 35 envelope keys.
 	MaxKeys = 64
 	// MaxDepth is the deepest nesting of maps and arrays inside skipped
 	// unknown values; deeper is ErrMalformed.
@@ -99,6 +99,11 @@ const (
 	keyReactions   = "rx"
 	keyUsers       = "us"
 	keyPresences   = "ps"
+	keyCallID      = "cid"
+	keyTo          = "to"
+	keyMid         = "mid"
+	keySFU         = "sf"
+	keyEndReason   = "er"
 
 	// Message keys besides those it shares with the envelope (s f m ct d
 	// rt at ts rx).
@@ -162,6 +167,11 @@ const (
 	fieldReactions
 	fieldUsers
 	fieldPresences
+	fieldCallID
+	fieldTo
+	fieldMid
+	fieldSFU
+	fieldEndReason
 )
 
 // lookupField maps an envelope key to its field without allocating.
@@ -232,6 +242,16 @@ func lookupField(key []byte, withD64 bool) field {
 		return fieldUsers
 	case keyPresences:
 		return fieldPresences
+	case keyCallID:
+		return fieldCallID
+	case keyTo:
+		return fieldTo
+	case keyMid:
+		return fieldMid
+	case keySFU:
+		return fieldSFU
+	case keyEndReason:
+		return fieldEndReason
 	}
 	return fieldUnknown
 }
@@ -367,7 +387,8 @@ func fieldCount(f *Frame) int {
 		f.Session != "", f.User != "", f.Client != "", f.After != 0, f.Limits != (Limits{}),
 		f.ContentType != "", f.ReplyTo != 0, len(f.Attachments) != 0, f.Kind != 0, f.Stop,
 		f.Before != 0, f.Since != 0, f.Around != 0, f.Limit != 0, f.Oldest, f.More,
-		len(f.Messages) != 0, len(f.Reactions) != 0, len(f.Users) != 0, len(f.Presences) != 0} {
+		len(f.Messages) != 0, len(f.Reactions) != 0, len(f.Users) != 0, len(f.Presences) != 0,
+		f.CallID != "", f.To != "", f.Mid != "", f.SFU, f.EndReason != 0} {
 		if nonzero {
 			n++
 		}

@@ -35,6 +35,19 @@ const (
 	CodeBanned          Code = 106 // the user is banned from the channel
 
 	CodeTooManyUsers Code = 200 // a presence query names more users than the server answers at once
+
+	CodeCallNotFound     Code = 300 // no such call, or it has ended
+	CodeNotInCall        Code = 301 // the sender is not a participant (or this connection is not its session)
+	CodeTargetNotInCall  Code = 302 // the signaling target is not a participant of the call
+	CodeNoOffer          Code = 303 // an answer without an outstanding offer from its target
+	CodeGlare            Code = 304 // both sides offered; the sender is polite: roll back and answer theirs
+	CodeOutOfOrder       Code = 305 // a signal sequence gap, or a signal that needs an earlier step
+	CodeDuplicate        Code = 306 // a signal sequence already seen; not relayed again
+	CodeCallFull         Code = 307 // the call has its maximum of participants
+	CodeBadSDP           Code = 308 // malformed SDP or ICE candidate
+	CodeWrongState       Code = 309 // the action does not fit the call's state
+	CodePeerReconnecting Code = 310 // the target's connection dropped; it resumes with an ICE restart; temporary
+	CodeSFUMode          Code = 311 // the call moved to the SFU: no new peer-to-peer offers
 )
 
 var codeNames = map[Code]string{
@@ -48,6 +61,10 @@ var codeNames = map[Code]string{
 	CodeChannelFull: "channel_full", CodeMessageNotFound: "message_not_found",
 	CodeMessageDeleted: "message_deleted", CodeBanned: "banned",
 	CodeTooManyUsers: "too_many_users",
+	CodeCallNotFound: "call_not_found", CodeNotInCall: "not_in_call", CodeTargetNotInCall: "target_not_in_call",
+	CodeNoOffer: "no_offer", CodeGlare: "glare", CodeOutOfOrder: "out_of_order", CodeDuplicate: "duplicate",
+	CodeCallFull: "call_full", CodeBadSDP: "bad_sdp", CodeWrongState: "wrong_state",
+	CodePeerReconnecting: "peer_reconnecting", CodeSFUMode: "sfu_mode",
 }
 
 // String returns the snake_case name of the code, or its number when unknown.
@@ -60,7 +77,8 @@ func (c Code) String() string {
 
 // Temporary reports whether retrying the same request later may succeed.
 func (c Code) Temporary() bool {
-	return c == CodeInternal || c == CodeRateLimited || c == CodeUnavailable || c == CodeTimeout
+	return c == CodeInternal || c == CodeRateLimited || c == CodeUnavailable || c == CodeTimeout ||
+		c == CodePeerReconnecting
 }
 
 // Error is a typed protocol error: what a client receives in an error frame.

@@ -124,6 +124,21 @@ func (jsonCodec) Append(dst []byte, f *Frame) []byte {
 	if len(f.Presences) != 0 {
 		dst = jsonAppendObjects(append(dst, `,"ps":`...), f.Presences, jsonPresenceMembers)
 	}
+	if f.CallID != "" {
+		dst = jsonAppendString(append(dst, `,"cid":`...), f.CallID)
+	}
+	if f.To != "" {
+		dst = jsonAppendString(append(dst, `,"to":`...), f.To)
+	}
+	if f.Mid != "" {
+		dst = jsonAppendString(append(dst, `,"mid":`...), f.Mid)
+	}
+	if f.SFU {
+		dst = append(dst, `,"sf":true`...)
+	}
+	if f.EndReason != 0 {
+		dst = strconv.AppendUint(append(dst, `,"er":`...), uint64(f.EndReason), 10)
+	}
 	return append(dst, '}')
 }
 

@@ -174,6 +174,17 @@ func (d *jsonReader) field(f *Frame, key string) (err error) {
 		})
 	case fieldPresences:
 		f.Presences, err = d.presences()
+	case fieldCallID:
+		f.CallID, err = d.str(key)
+	case fieldTo:
+		f.To, err = d.str(key)
+	case fieldMid:
+		f.Mid, err = d.str(key)
+	case fieldSFU:
+		f.SFU, err = d.boolean(key)
+	case fieldEndReason:
+		v, err = d.uint(key, math.MaxUint8)
+		f.EndReason = uint8(v)
 	}
 	return err
 }

@@ -147,6 +147,21 @@ func (msgpackCodec) Append(dst []byte, f *Frame) []byte {
 	if len(f.Presences) != 0 {
 		dst = mpAppendMaps(mpAppendStr(dst, keyPresences), f.Presences, presenceCount, mpPresenceMembers)
 	}
+	if f.CallID != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyCallID), f.CallID)
+	}
+	if f.To != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyTo), f.To)
+	}
+	if f.Mid != "" {
+		dst = mpAppendStr(mpAppendStr(dst, keyMid), f.Mid)
+	}
+	if f.SFU {
+		dst = append(mpAppendStr(dst, keySFU), mpTrue)
+	}
+	if f.EndReason != 0 {
+		dst = mpAppendUint(mpAppendStr(dst, keyEndReason), uint64(f.EndReason))
+	}
 	return dst
 }
 

@@ -1,0 +1,49 @@
+// Package calls is the calls service of core: call sessions in group and
+// DM channels (create, ring, accept, decline, cancel, join, leave, end, ring
+// timeout), the call history with its REST route, the ICE servers handed to
+// clients, and the relay of WebRTC signaling between participants under a
+// per-participant state machine (wire/PROTOCOL.md §4, 17–21).
+//
+// # Where a call lives
+//
+// A call's live state (who rings, who is in, each participant's session and
+// signal sequence, each pair's negotiation) is held in memory by the core
+// process that created it, its node: call ids are "<node>-<id>", and edges
+// send every frame about a call to bus.CallNodeSubject(node). Only the
+// history is stored (Store, declared here, implemented in storage/sqlite and
+// storage/postgres, contract suite storage/callstest). When a node stops,
+// its calls end with reason lost (Stop, or Start after a crash when
+// Config.NodeID is stable): they cannot be resumed elsewhere.
+//
+// # Reaching users
+//
+// Events and relayed signaling go to bus.UserSubject(user) as
+// bus.Deliveries, which the edges holding the user's connections write
+// out (only to the participant's session for call traffic). Rings are sent
+// as NATS requests: "no responders" means the member has no live
+// connection, and the ring goes to bus.PushCallSubject for a push service.
+// Probes (requests of kind bus.DeliverProbe every Config.ProbeInterval)
+// find participants whose edge died; an edge that closes a connection
+// tells the node at once (bus.CallGone). Either starts the participant's
+// reconnect grace.
+//
+// # Goroutines
+//
+// Creates run on bus.Serve's goroutines (membership and store work), then
+// hand the call to its shard. nats.go runs onNode, which decodes a frame and
+// queues it to the shard owning the call (8 shards, by call id). A shard is
+// one goroutine that owns its calls outright: no locks; timers (ring
+// timeout, grace) and probe results re-enter through its queue. Ring and
+// probe requests run on short-lived goroutines (Service.inflight). One
+// writer goroutine persists history in order, so a slow store never delays
+// signaling. Stop ends the calls, then waits for all of them.
+//
+// # The SFU
+//
+// Past Config.SFUThreshold participants a call escalates: participants are
+// told to renegotiate with the SFU, and signaling without "to" is forwarded
+// on bus.SFUSignalSubject with the client's reply subject. The SFU itself
+// is issue 6: until it subscribes, those signals are answered unavailable.
+//
+// It must not import edge or a storage implementation.
+package calls
