@@ -34,6 +34,8 @@ export interface Frame {
   limits: Limits; contentType: string; replyTo: bigint; attachments: WireAttachment[]; kind: number; stop: boolean;
   before: bigint; since: bigint; around: bigint; limit: number; oldest: boolean; more: boolean;
   messages: WireMessage[]; reactions: WireReaction[]; users: string[]; presences: WirePresence[];
+  /** Calls (types 17–21): call id, signaling target, candidate sdpMid, SFU mode, end reason. */
+  callId: string; to: string; mid: string; sfu: boolean; endReason: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -44,7 +46,8 @@ export function newFrame(init: Partial<Frame> = {}): Frame {
     session: "", user: "", client: "", after: 0,
     limits: { maxFrame: 0, publishRate: 0, publishBurst: 0, pingInterval: 0, maxSubscribed: 0 },
     contentType: "", replyTo: 0n, attachments: [], kind: 0, stop: false, before: 0n, since: 0n, around: 0n,
-    limit: 0, oldest: false, more: false, messages: [], reactions: [], users: [], presences: [], ...init,
+    limit: 0, oldest: false, more: false, messages: [], reactions: [], users: [], presences: [],
+    callId: "", to: "", mid: "", sfu: false, endReason: 0, ...init,
   };
 }
 
@@ -86,6 +89,7 @@ const ENVELOPE: Schema = [
   f("o", "oldest", BOOL), f("mo", "more", BOOL), f("ms", "messages", { k: "arr", of: MESSAGE, max: MAX_MESSAGES }),
   f("rx", "reactions", { k: "arr", of: REACTION, max: MAX_REACTIONS }), f("us", "users", { k: "arr", of: "str", max: MAX_USERS }),
   f("ps", "presences", { k: "arr", of: PRESENCE, max: MAX_USERS }),
+  f("cid", "callId", STR), f("to", "to", STR), f("mid", "mid", STR), f("sf", "sfu", BOOL), f("er", "endReason", U8),
 ];
 
 const zeroOf = (kind: Kind): unknown => {
