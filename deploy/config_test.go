@@ -36,8 +36,9 @@ type salamConfig struct {
 		Synchronous string `yaml:"synchronous"`
 	} `yaml:"store"`
 	Presence struct {
-		RedisAddr string          `yaml:"redis_addr"`
-		Service   presence.Config `yaml:"service"`
+		RedisAddr          string          `yaml:"redis_addr"`
+		AnnounceMaxMembers int             `yaml:"announce_max_members"`
+		Service            presence.Config `yaml:"service"`
 	} `yaml:"presence"`
 	Calls   calls.Config   `yaml:"calls"`
 	DevTURN devturn.Config `yaml:"dev_turn"`

@@ -61,6 +61,11 @@ type storeConfig struct {
 type presenceConfig struct {
 	RedisAddr string          `yaml:"redis_addr"` // host:port (comma-separated seeds for a cluster); empty = in memory
 	Service   presence.Config `yaml:"service"`
+	// AnnounceMaxMembers: presence changes go to DMs and to groups whose
+	// member cap is at most this; default 256. Each change is one frame
+	// per member, so in big rooms presence would crowd out messages (20,000
+	// users joining rooms of 1,000 is 20 M frames); clients there ask.
+	AnnounceMaxMembers int `yaml:"announce_max_members"`
 }
 
 // parseConfig parses the shared flags of up/edge/core into a config.
@@ -127,6 +132,12 @@ func parseConfig(name string, args []string) (*config, error) {
 	cfg.Chat.EnsureDefaults()
 	if err := cfg.Chat.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Presence.AnnounceMaxMembers == 0 {
+		cfg.Presence.AnnounceMaxMembers = 256
+	}
+	if cfg.Presence.AnnounceMaxMembers < 2 {
+		return nil, fmt.Errorf("presence: invalid config field announce_max_members (≥ 2)")
 	}
 	cfg.Presence.Service.EnsureDefaults()
 	if err := cfg.Presence.Service.Validate(); err != nil {

@@ -45,14 +45,21 @@ func openPresence(cfg *config) (presence.Store, func(), error) {
 	return p, p.Close, nil
 }
 
-// channelsOf is the presence audience: the channels a user is a member of.
-type channelsOf struct{ store chat.Store }
+// channelsOf is the presence audience: the DMs and groups of a user whose
+// member cap is at most maxMembers (presence.announce_max_members). Live
+// rooms (broadcast channels) and bigger groups get no presence frames.
+type channelsOf struct {
+	store      chat.Store
+	maxMembers int
+}
 
 func (a channelsOf) ChannelsOf(ctx context.Context, user string) ([]string, error) {
 	chs, err := a.store.ChannelsOf(ctx, user)
-	ids := make([]string, len(chs))
-	for i, ch := range chs {
-		ids[i] = ch.ID
+	ids := make([]string, 0, len(chs))
+	for _, ch := range chs {
+		if ch.Kind == chat.KindDM || ch.Kind == chat.KindGroup && ch.MemberCap > 0 && ch.MemberCap <= a.maxMembers {
+			ids = append(ids, ch.ID)
+		}
 	}
 	return ids, err
 }

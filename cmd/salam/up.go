@@ -95,7 +95,7 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer closePresence()
-		pres, err = presence.NewService(nc, pstore, channelsOf{store}, cfg.Presence.Service, log)
+		pres, err = presence.NewService(nc, pstore, channelsOf{store, cfg.Presence.AnnounceMaxMembers}, cfg.Presence.Service, log)
 		if err != nil {
 			return err
 		}

@@ -3,8 +3,10 @@ package presence
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,7 +39,8 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	co       *Coalescer
-	changes  chan State
+	changes  []chan State // one per announcer; a user always maps to the same one
+	dropped  atomic.Int64 // changes lost because their announcer was behind, since the last log line
 	sub      *nats.Subscription
 	queries  *bus.Served
 	stop     chan struct{}
@@ -57,17 +60,21 @@ func NewService(nc *nats.Conn, store Store, audience Audience, cfg Config, log *
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{nc: nc, store: store, audience: audience, cfg: cfg, log: log.With("component", "presence"),
-		changes: make(chan State, 1<<14), stop: make(chan struct{})}, nil
+		stop: make(chan struct{})}, nil
 }
 
 // Start subscribes to edge reports and queries and starts expiring and
 // publishing.
 func (s *Service) Start() error {
+	for range announcers {
+		s.changes = append(s.changes, make(chan State, announceQueue))
+	}
+	seed := maphash.MakeSeed()
 	s.co = NewCoalescer(s.cfg.Window, func(st State) {
 		select {
-		case s.changes <- st:
+		case s.changes[maphash.String(seed, st.User)%announcers] <- st:
 		default:
-			s.log.Warn("presence change dropped: publisher behind", "user", st.User)
+			s.dropped.Add(1) // logged once per expiry pass, not per user: a burst would flood the log
 		}
 	})
 	sub, err := s.nc.QueueSubscribe(bus.PresenceSubject, bus.QueueCore, s.onReport)
@@ -78,9 +85,11 @@ func (s *Service) Start() error {
 	if s.queries, err = bus.Serve(s.nc, bus.PresenceQuerySubject, s.cfg.QueryConcurrency, s.onQuery); err != nil {
 		return err
 	}
-	s.done.Add(2)
+	s.done.Add(1 + announcers)
 	go s.expireLoop()
-	go s.publishLoop()
+	for _, ch := range s.changes {
+		go s.publishLoop(ch)
+	}
 	return s.nc.Flush()
 }
 
@@ -144,22 +153,34 @@ func (s *Service) expireLoop() {
 			for _, st := range gone {
 				s.co.Observe(st)
 			}
+			if n := s.dropped.Swap(0); n > 0 {
+				s.log.Warn("presence changes dropped: announcers behind", "changes", n)
+			}
 		}
 	}
 }
 
-// publishLoop sends each change as a presence frame on every channel of the user.
-func (s *Service) publishLoop() {
+// publishLoop sends each change of its users as a presence frame on every
+// channel of the user.
+func (s *Service) publishLoop(changes chan State) {
 	defer s.done.Done()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case st := <-s.changes:
+		case st := <-changes:
 			s.announce(st)
 		}
 	}
 }
+
+// Announcing a change reads the store (invisible? which channels?), so
+// several announcers run at once; each owns the users that hash to it,
+// which keeps a user's changes in order.
+const (
+	announcers    = 16
+	announceQueue = 1 << 12
+)
 
 func (s *Service) announce(st State) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -20,10 +20,14 @@ start_salam() {
 
 # start_cluster EDGES [salam flags...] starts one salam up (core, NATS; port 18091) and EDGES salam
 # edge processes sharing port 18090 (SO_REUSEPORT), so that no process passes the 20,000-file
-# limit. Sets URL (the shared WebSocket URL) and EDGE_PIDS.
+# limit. Sets URL (the shared WebSocket URL) and EDGE_PIDS. The production path: POSTGRES=URL
+# puts chat in Postgres, REDIS=host:port presence and rate limits in Redis.
 start_cluster() {
 	local edges=$1; shift
-	start_salam "$WORK/up.log" up --listen 127.0.0.1:18091 --nats-listen 127.0.0.1:14224 --data "$WORK/data" "$@"
+	local core=()
+	[ -n "${POSTGRES:-}" ] && core+=(--postgres "$POSTGRES")
+	[ -n "${REDIS:-}" ] && { core+=(--redis "$REDIS"); set -- "$@" --redis "$REDIS"; }
+	start_salam "$WORK/up.log" up --listen 127.0.0.1:18091 --nats-listen 127.0.0.1:14224 --data "$WORK/data" "${core[@]}" "$@"
 	EDGE_PIDS=()
 	for i in $(seq 1 "$edges"); do
 		start_salam "$WORK/edge$i.log" edge --listen 127.0.0.1:18090 --nats nats://127.0.0.1:14224 --data "$WORK/data" "$@"
