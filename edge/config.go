@@ -32,6 +32,8 @@ type Config struct {
 	UserPublishBurst   int           `yaml:"user_publish_burst"`   // default 100
 	PresenceQueryRate  float64       `yaml:"presence_query_rate"`  // presence queries/s per connection (each costs core a store read per user); default 5
 	PresenceQueryBurst int           `yaml:"presence_query_burst"` // default 20
+	UpgradeRate        float64       `yaml:"upgrade_rate"`         // WebSocket upgrades/s this process admits (503 + Retry-After over it): a reconnect storm's pace; default 2000
+	UpgradeBurst       int           `yaml:"upgrade_burst"`        // default 4000
 	IPUpgradeRate      float64       `yaml:"ip_upgrade_rate"`      // WebSocket upgrades/s per client address (429 over it); default 200 (carrier NAT puts many users behind one address)
 	IPUpgradeBurst     int           `yaml:"ip_upgrade_burst"`     // default 2000
 	AbuseLimit         int           `yaml:"abuse_limit"`          // rate-limit violations per AbuseWindow before close 4003; default 20
@@ -66,6 +68,8 @@ func (c *Config) EnsureDefaults() {
 	setDefault(&c.UserPublishBurst, 100)
 	setDefault(&c.PresenceQueryRate, 5)
 	setDefault(&c.PresenceQueryBurst, 20)
+	setDefault(&c.UpgradeRate, 2000)
+	setDefault(&c.UpgradeBurst, 4000)
 	setDefault(&c.IPUpgradeRate, 200)
 	setDefault(&c.IPUpgradeBurst, 2000)
 	setDefault(&c.AbuseLimit, 20)
@@ -106,6 +110,7 @@ func (c *Config) Validate() error {
 		{c.PublishRate > 0 && c.PublishBurst > 0, "publish_rate/publish_burst"},
 		{c.UserPublishRate > 0 && c.UserPublishBurst > 0, "user_publish_rate/user_publish_burst"},
 		{c.PresenceQueryRate > 0 && c.PresenceQueryBurst > 0, "presence_query_rate/presence_query_burst"},
+		{c.UpgradeRate > 0 && c.UpgradeBurst > 0, "upgrade_rate/upgrade_burst"},
 		{c.IPUpgradeRate > 0 && c.IPUpgradeBurst > 0, "ip_upgrade_rate/ip_upgrade_burst"},
 		{c.AbuseLimit > 0 && c.AbuseWindow > 0, "abuse_limit/abuse_window"},
 		{c.DrainTimeout > 0, "drain_timeout"},

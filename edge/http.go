@@ -79,6 +79,11 @@ func (c *conn) upgrade(req *http.Request, head []byte) {
 	case s.conns.Load() >= int64(s.cfg.MaxConns):
 		refuse(http.StatusServiceUnavailable, "too_many_connections", "too many connections", "this node is full")
 		return
+	case !s.admit():
+		s.metrics.upgrade("admission")
+		c.writeAndClose(problem(http.StatusServiceUnavailable, "too many connection attempts", "this node admits "+
+			strconv.FormatFloat(s.cfg.UpgradeRate, 'f', -1, 64)+" upgrades/s; retry with backoff"))
+		return
 	case !s.limits.allow("ip:"+remoteIP(c), s.cfg.IPUpgradeRate, s.cfg.IPUpgradeBurst):
 		refuse(http.StatusTooManyRequests, "rate_limited", "too many connections from this address", "retry after a second")
 		return
@@ -157,6 +162,16 @@ func OriginAllowed(allowed []string, origin string) bool {
 	return false
 }
 
+// admit takes a token from the node's upgrade bucket: a reconnect storm is
+// let in at UpgradeRate, the rest told to come back (Retry-After), so that
+// the subscribes and resumes behind the upgrades reach core at a pace it
+// can serve.
+func (s *Server) admit() bool {
+	s.admissionMu.Lock()
+	defer s.admissionMu.Unlock()
+	return s.admission.Allow(nowNano(), s.cfg.UpgradeRate, s.cfg.UpgradeBurst)
+}
+
 // problem renders a complete RFC 9457 problem response that closes the connection.
 func problem(status int, title, detail string) []byte {
 	body, _ := json.Marshal(struct {
@@ -167,8 +182,11 @@ func problem(status int, title, detail string) []byte {
 	}{"about:blank", title, status, detail})
 	rw := &bufferedResponse{header: make(http.Header)}
 	rw.header.Set("Content-Type", "application/problem+json")
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		rw.header.Set("WWW-Authenticate", `Bearer realm="salam"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		rw.header.Set("Retry-After", "1") // clients back off instead of hammering
 	}
 	rw.WriteHeader(status)
 	rw.Write(body)

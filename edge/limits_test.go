@@ -182,6 +182,21 @@ func TestUpgradeRatePerAddress(t *testing.T) {
 	}
 }
 
+// The node admits upgrades at upgrade_rate whoever asks (a reconnect
+// storm from many addresses); the rest get 503 with Retry-After.
+func TestUpgradeAdmission(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.UpgradeRate, c.UpgradeBurst = 0.001, 3 })
+	for _, u := range []string{"a", "b", "c"} {
+		f.dial(u, wsclient.Options{})
+	}
+	_, err := wsclient.Dial(ctx(t), f.url, wsclient.Options{Token: token(t, "d")})
+	var he *wsclient.HandshakeError
+	if !errors.As(err, &he) || he.Status != 503 || he.Header.Get("Retry-After") != "1" ||
+		he.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("fourth upgrade: %v, want 503 with Retry-After", err)
+	}
+}
+
 // brokenLimiter is a shared limiter whose backend is down.
 type brokenLimiter struct{}
 

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/salamhq/salam/internal/auth"
+	"github.com/salamhq/salam/internal/bucket"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -49,6 +50,8 @@ type Server struct {
 	access         accessCache
 	presence       *presenceReporter
 	limits         limits
+	admissionMu    sync.Mutex
+	admission      bucket.Bucket // upgrades this process accepts per second (Config.UpgradeRate)
 
 	ln       netpoll.Listener
 	loop     netpoll.EventLoop
