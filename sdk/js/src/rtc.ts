@@ -39,15 +39,16 @@ export interface CallPeerOptions {
 export function connectPeer(client: Client, pc: PeerConnectionLike, o: CallPeerOptions): () => void {
   const fail = (err: unknown) => o.onError?.(err);
   let makingOffer = false, ignoreOffer = false, established = false, restarting = false;
-  let held: (() => Promise<void>)[] | undefined; // candidates gathered while our description is on its way
+  let held: (() => Promise<void>)[] | undefined; // candidates gathered while our offer or answer is on its way
 
   const sendCandidate = (send: () => Promise<void>) => {
     if (held) held.push(send);
     else send().catch(fail);
   };
-  pc.onicecandidate = ({ candidate }: { candidate: { candidate: string; sdpMid: string | null } | null }) => sendCandidate(() => candidate?.candidate
-    ? client.callCandidate(o.call, o.peer, candidate.candidate, candidate.sdpMid ?? "")
-    : client.callEndOfCandidates(o.call, o.peer));
+  pc.onicecandidate = ({ candidate: c }: { candidate: { candidate: string; sdpMid: string | null } | null }) =>
+    sendCandidate(() => c?.candidate
+      ? client.callCandidate(o.call, o.peer, c.candidate, c.sdpMid ?? "")
+      : client.callEndOfCandidates(o.call, o.peer));
   pc.onnegotiationneeded = async () => {
     const kind = restarting ? OfferKind.ICERestart : established ? OfferKind.Renegotiate : OfferKind.Initial;
     restarting = false;
@@ -60,10 +61,13 @@ export function connectPeer(client: Client, pc: PeerConnectionLike, o: CallPeerO
       if (!isCode(err, ErrorCode.Glare)) fail(err); // glare, polite: their offer arrives, we answer it
     } finally {
       makingOffer = false;
-      const h = held;
-      held = undefined;
-      for (const send of h) await send().catch(fail);
+      await flush();
     }
+  };
+  const flush = async () => {
+    const h = held ?? [];
+    held = undefined;
+    for (const send of h) await send().catch(fail);
   };
   let inbox = Promise.resolve(); // the peer's signals, applied one after the other
   const offSignal = client.on("signal", (s) => {
@@ -77,8 +81,13 @@ export function connectPeer(client: Client, pc: PeerConnectionLike, o: CallPeerO
         if (ignoreOffer) return;
         await pc.setRemoteDescription({ type: s.kind, sdp: s.sdp! }); // a polite offer rolls back by itself
         if (s.kind === "offer") {
-          await pc.setLocalDescription();
-          await client.callAnswer(o.call, o.peer, pc.localDescription!.sdp);
+          held ??= [];
+          try {
+            await pc.setLocalDescription();
+            await client.callAnswer(o.call, o.peer, pc.localDescription!.sdp);
+          } finally {
+            await flush();
+          }
         }
         established = true;
       } else if (s.kind === "candidate") {

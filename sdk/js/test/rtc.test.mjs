@@ -20,7 +20,7 @@ function fakeClient({ glare = false } = {}) {
       if (c.gate) await c.gate;
       if (glare) throw new SalamError(ErrorCode.Glare, "they offered first");
     },
-    async callAnswer(call, to, sdp) { sent.push(["answer", call, to, sdp]); },
+    async callAnswer(call, to, sdp) { sent.push(["answer", call, to, sdp]); if (c.gate) await c.gate; },
     async callCandidate(call, to, cand, mid) { sent.push(["candidate", call, to, cand, mid]); },
     async callEndOfCandidates(call, to) { sent.push(["end", call, to]); },
   };
@@ -81,13 +81,19 @@ test("negotiationneeded → offer; candidates held until it is sent, then candid
   assert.deepEqual(c.sent.at(-1), ["offer", "k1", "alice", OfferKind.Renegotiate, "offer-2"]);
 });
 
-test("an offer from the peer is answered", async () => {
+test("an offer from the peer is answered; candidates follow the answer", async () => {
   const c = fakeClient(), pc = fakePC();
   connectPeer(c, pc, { call: "k1", peer: "bob", polite: false });
+  let open;
+  c.gate = new Promise((r) => { open = r; });
   c.emit("signal", { kind: "offer", call: "k1", from: "bob", offer: OfferKind.Initial, sdp: "O" });
   await tick(); await tick(); await tick();
+  pc.onicecandidate({ candidate: { candidate: "candidate:3", sdpMid: "0" } });
   assert.deepEqual(pc.log, ["remote offer O", "local answer"]);
   assert.deepEqual(c.sent, [["answer", "k1", "bob", "answer-1"]]);
+  open();
+  await tick(); await tick();
+  assert.deepEqual(c.sent.at(-1), ["candidate", "k1", "bob", "candidate:3", "0"]);
 });
 
 test("glare, polite side: its refused offer (304) is not an error; it rolls back and answers", async () => {
