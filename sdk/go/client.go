@@ -12,7 +12,7 @@ import (
 // Version is this SDK's version (semver); ProtocolVersion the wire protocol
 // it speaks.
 const (
-	Version         = "0.1.0"
+	Version         = "0.2.0"
 	ProtocolVersion = "v1"
 )
 
@@ -44,6 +44,7 @@ type Client struct {
 	tokenExp time.Time
 	subs     map[string]*subscription
 	typed    map[string]time.Time // when Typing last sent a start, per channel
+	calls    map[string]*activeCall
 }
 
 // New starts a client that connects in the background; use WaitConnected to
@@ -54,7 +55,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, codec: wire.Msgpack, q: newQueue(), ready: make(chan struct{}),
-		subs: map[string]*subscription{}, typed: map[string]time.Time{}}
+		subs: map[string]*subscription{}, typed: map[string]time.Time{}, calls: map[string]*activeCall{}}
 	if cfg.JSON {
 		c.codec = wire.JSON
 	}
@@ -267,8 +268,9 @@ func (c *Client) serve(cn *conn) error {
 		}
 		c.mu.Unlock()
 	}()
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.resubscribe(cn)
+	go c.rejoin(cn)
 
 	interval := c.cfg.PingInterval
 	if interval == 0 && cn.session.Limits.PingInterval > 0 {

@@ -57,8 +57,10 @@ type Config struct {
 	OnTyping   func(Typing)         // a user started or stopped typing
 	OnReceipt  func(Receipt)        // a delivered or read cursor moved
 	OnPresence func(PresenceChange) // a user came online or went offline (deduplicated across channels)
+	OnCall     func(CallEvent)      // a call rings for you, or changed (accepted, joined, left, ended…); CallResumed after a reconnect
+	OnSignal   func(Signal)         // WebRTC signaling relayed from another participant of a call you are in
 	OnState    func(State, error)   // the connection state changed; err says why it was lost
-	OnError    func(error)          // asynchronous failures: a resubscribe refused, a gap that could not be filled
+	OnError    func(error)          // asynchronous failures: a resubscribe refused, a gap that could not be filled, a call not resumed (*CallError)
 }
 
 // Backoff is exponential backoff with full jitter: attempt n waits a random

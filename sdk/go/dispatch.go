@@ -23,6 +23,8 @@ const (
 	itemFill       // a history page that fills a gap, or the error that ended the attempt
 	itemMore       // a resume replay was cut short ("mo"): fill from the position
 	itemTypingGone // a typing start expired
+	itemCall
+	itemSignal
 )
 
 // item is one entry of the dispatch queue: a value, so that queueing
@@ -39,6 +41,8 @@ type item struct {
 	fill     *subscription // itemFill: the subscription the page is for
 	page     Page
 	gen      uint64 // itemTypingGone: which start expired
+	call     CallEvent
+	signal   Signal
 }
 
 // itemOf converts an incoming frame. Data is copied: the frame is reused.
@@ -63,6 +67,13 @@ func itemOf(f *wire.Frame) item {
 	case wire.TypePresence:
 		return item{kind: itemPresence, presence: PresenceChange{Channel: f.Channel, User: f.From,
 			Online: f.Kind == wire.PresenceOnline, LastSeen: millis(f.Time)}}
+	case wire.TypeCall:
+		if f.Kind < wire.CallAccepted || f.Kind > wire.CallRingStopped {
+			break
+		}
+		return item{kind: itemCall, call: callEventOf(f), err: sessionGone(f)}
+	case wire.TypeOffer, wire.TypeAnswer, wire.TypeCandidate, wire.TypeEndOfCandidates:
+		return item{kind: itemSignal, signal: signalOf(f)}
 	}
 	return item{kind: itemNone}
 }
@@ -197,6 +208,14 @@ func (d *dispatcher) handle(it *item) {
 		}
 		d.presence[p.User] = p
 		call(h.OnPresence, p)
+	case itemCall:
+		ev := it.call
+		if ev.Kind == CallEnded || (ev.Kind == CallLeft && it.err != nil && ev.From == d.c.Session().User) {
+			d.c.forgetCall(ev.Call) // over, or resumed on another connection of yours
+		}
+		call(h.OnCall, ev)
+	case itemSignal:
+		call(h.OnSignal, it.signal)
 	case itemState:
 		if h.OnState != nil {
 			h.OnState(it.state, it.err)

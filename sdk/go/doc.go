@@ -47,6 +47,8 @@
 // sdk/go/wire/doc.go). The SDK's go.mod needs only github.com/coder/websocket
 // (itself dependency-free) and, for tests, go.uber.org/goleak.
 //
-// Not yet here: call signaling helpers. The server side of calls is being
-// built and is not part of wire v1 yet; they will be added when it lands.
+// Calls: CallCreate and the other call actions, CallOffer, CallAnswer,
+// CallCandidate and CallEndOfCandidates relay WebRTC signaling; OnCall and
+// OnSignal receive it. The SDK numbers each call's signals, and after a
+// reconnect re-joins every call it is in (CallResumed).
 package salam

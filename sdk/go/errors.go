@@ -61,6 +61,18 @@ var (
 	ErrMessageDeleted       = &Error{Code: wire.CodeMessageDeleted}
 	ErrBanned               = &Error{Code: wire.CodeBanned}
 	ErrTooManyUsers         = &Error{Code: wire.CodeTooManyUsers}
+	ErrCallNotFound         = &Error{Code: wire.CodeCallNotFound}
+	ErrNotInCall            = &Error{Code: wire.CodeNotInCall}
+	ErrTargetNotInCall      = &Error{Code: wire.CodeTargetNotInCall}
+	ErrNoOffer              = &Error{Code: wire.CodeNoOffer}
+	ErrGlare                = &Error{Code: wire.CodeGlare} // you are polite: roll back, answer their offer
+	ErrOutOfOrder           = &Error{Code: wire.CodeOutOfOrder}
+	ErrDuplicate            = &Error{Code: wire.CodeDuplicate}
+	ErrCallFull             = &Error{Code: wire.CodeCallFull}
+	ErrBadSDP               = &Error{Code: wire.CodeBadSDP}
+	ErrWrongState           = &Error{Code: wire.CodeWrongState}
+	ErrPeerReconnecting     = &Error{Code: wire.CodePeerReconnecting}
+	ErrSFUMode              = &Error{Code: wire.CodeSFUMode}
 )
 
 // Errors of the client itself.

@@ -4,13 +4,14 @@
 import * as wire from "./wire.js";
 import { Emitter } from "./emitter.js";
 import { Connection, type WebSocketConstructor } from "./connection.js";
-import { ClosedError, CloseError, DisconnectedError, SalamError, ErrorCode, isCode, retriable } from "./errors.js";
+import { ClosedError, CloseError, DisconnectedError, RequestTimeoutError, SalamError, ErrorCode, isCode, retriable } from "./errors.js";
+import { CallEventKind, OfferKind } from "./types.js";
 import type {
-  Ack, Attachment, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Receipt,
+  Ack, Attachment, Call, CallEndReason, CallEvent, Signal, SignalKind, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Receipt,
   ReceiptKind, Session, State, Typing, Update, UpdateKind,
 } from "./types.js";
 
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";
 export const PROTOCOL_VERSION = "v1";
 
 /** Returns a JWT for the next connection; asked again when it expires and after a refusal. */
@@ -52,6 +53,8 @@ export interface ClientEvents extends Record<string, unknown> {
   typing: Typing;
   receipt: Receipt;
   presence: PresenceChange;
+  call: CallEvent;
+  signal: Signal;
   state: { state: State; error?: unknown };
   error: unknown;
 }
@@ -68,6 +71,11 @@ interface Sub {
   held: wire.Frame[];
   giveUp: boolean;
 }
+
+/** A call this client takes part in: its signal sequence, the connection it is joined on, and its signals in order. */
+interface ActiveCall { seq: number; on?: Connection; chain: Promise<unknown> }
+
+const SIGNALS: Record<number, SignalKind> = { 18: "offer", 19: "answer", 20: "candidate", 21: "endOfCandidates" };
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -112,6 +120,14 @@ export function toMessage(channel: string, m: wire.WireMessage): Message {
     time: ms(m.time) ?? new Date(0), edited: ms(m.edited), deleted: m.deleted, pinned: m.pinned, reactions: m.reactions,
   };
 }
+const toCall = (f: wire.Frame): Call => ({
+  id: f.callId, channel: f.channel, caller: f.from, created: ms(f.time) ?? new Date(0), participants: [...f.users],
+  sfu: f.sfu, endReason: f.endReason as CallEndReason,
+});
+const toCallEvent = (f: wire.Frame): CallEvent => ({
+  kind: f.kind as CallEventKind, call: f.callId, channel: f.channel, from: f.from, time: ms(f.time) ?? new Date(0),
+  participants: [...f.users], sfu: f.sfu, endReason: f.endReason as CallEndReason,
+});
 const toAttachment = (a: wire.WireAttachment): Attachment => ({ ...a, size: Number(a.size) });
 const fromAttachment = (a: Attachment): wire.WireAttachment => ({ ...a, size: BigInt(a.size) });
 
@@ -131,6 +147,7 @@ export class Client extends Emitter<ClientEvents> {
   private typed = new Map<string, number>();
   private typers = new Map<string, ReturnType<typeof setTimeout>>();
   private presence = new Map<string, PresenceChange>();
+  private calls = new Map<string, ActiveCall>();
   private _state: State = "disconnected";
   private _session?: Session;
 
@@ -267,6 +284,7 @@ export class Client extends Emitter<ClientEvents> {
     this.setState("connected");
     this.wake();
     void this.resubscribe(cn);
+    void this.rejoin(cn);
     const interval = this.opts.pingInterval || (cn.session.limits.pingInterval * 1000) || 25000;
     const tick = setInterval(() => {
       const idle = Date.now() - cn.lastRead;
@@ -466,6 +484,123 @@ export class Client extends Emitter<ClientEvents> {
     this.options.positions?.set(sub.channel, seq);
   }
 
+
+  // ---- calls ----
+
+  /** callCreate starts a call in channel and rings its other members (not retried after a lost reply: that would start a second call). */
+  callCreate(channel: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(1, { channel }, opts); }
+  /** callAccept answers a call ringing for you and joins it; then offer to every other participant. */
+  callAccept(call: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(2, { callId: call }, opts); }
+  /** callDecline refuses a call ringing for you. */
+  callDecline(call: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(3, { callId: call }, opts); }
+  /** callCancel ends your call before anyone answered. */
+  callCancel(call: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(4, { callId: call }, opts); }
+  /** callJoin joins an active call; after a reconnect the SDK re-joins by itself (CallEventKind.Resumed). */
+  callJoin(call: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(5, { callId: call }, opts); }
+  /** callLeave leaves a call; the last one leaving ends it. */
+  callLeave(call: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(6, { callId: call }, opts); }
+  /** callEnd ends your call for everyone. */
+  callEnd(call: string, opts: CallOptions = {}): Promise<Call> { return this.callAction(7, { callId: call }, opts); }
+
+  /** callAction retries temporary refusals; a lost reply only for join, the one action safe to repeat. */
+  private async callAction(kind: number, f: Partial<wire.Frame>, opts: CallOptions): Promise<Call> {
+    for (let attempt = 1; ; attempt++) {
+      const cn = await this.connection(opts.signal);
+      try {
+        const r = await cn.request({ ...f, type: wire.FrameType.Call, kind });
+        this.tookPart(r.callId, kind, Number(r.seq), cn);
+        return toCall(r);
+      } catch (err) {
+        if (!retriable(err) || (!(err instanceof SalamError) && kind !== 5)) {
+          if (isCode(err, ErrorCode.CallNotFound)) this.calls.delete(f.callId ?? "");
+          throw err;
+        }
+        opts.signal?.throwIfAborted();
+        if (err instanceof SalamError) await sleep(this.backoff(attempt), opts.signal);
+      }
+    }
+  }
+
+  private tookPart(call: string, kind: number, seq: number, cn: Connection): void {
+    if (kind === 1 || kind === 2 || kind === 5) {
+      const ac = this.calls.get(call) ?? { seq: 0, chain: Promise.resolve() };
+      ac.seq = seq; // the server's last sequence from us: a resume continues after it
+      ac.on = cn;
+      this.calls.set(call, ac);
+    } else if (kind === 4 || kind === 6 || kind === 7) this.calls.delete(call);
+  }
+
+  /** callOffer sends an SDP offer to participant to ("" for the SFU). */
+  callOffer(call: string, to: string, kind: OfferKind, sdp: string, opts: CallOptions = {}): Promise<void> {
+    return this.signal(call, { type: wire.FrameType.Offer, to, kind, data: enc.encode(sdp) }, opts);
+  }
+  /** callAnswer answers to's outstanding offer. */
+  callAnswer(call: string, to: string, sdp: string, opts: CallOptions = {}): Promise<void> {
+    return this.signal(call, { type: wire.FrameType.Answer, to, data: enc.encode(sdp) }, opts);
+  }
+  /** callCandidate sends a trickle ICE candidate (RTCIceCandidate.candidate) with its sdpMid. */
+  callCandidate(call: string, to: string, candidate: string, mid: string, opts: CallOptions = {}): Promise<void> {
+    return this.signal(call, { type: wire.FrameType.Candidate, to, data: enc.encode(candidate), mid }, opts);
+  }
+  /** callEndOfCandidates says you gathered all your candidates for to. */
+  callEndOfCandidates(call: string, to: string, opts: CallOptions = {}): Promise<void> {
+    return this.signal(call, { type: wire.FrameType.EndOfCandidates, to }, opts);
+  }
+
+  /**
+   * signal sends a frame with the call's next signal sequence, after the call's earlier signals. A lost ack is
+   * retried with the same sequence (306 duplicate means the server took it); rate limiting with the next one (a
+   * refused frame uses up its number). Not carried over a reconnect: DisconnectedError until the call is resumed.
+   */
+  private signal(call: string, f: Partial<wire.Frame>, opts: CallOptions): Promise<void> {
+    const ac = this.calls.get(call);
+    if (!ac) return Promise.reject(new SalamError(ErrorCode.NotInCall, "not in call " + call + " on this client"));
+    const run = async () => {
+      const cn = this.cur;
+      if (!cn || ac.on !== cn) throw new DisconnectedError("salam: call not resumed on this connection yet");
+      ac.seq++;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await cn.request({ ...f, callId: call, seq: BigInt(ac.seq) });
+          return;
+        } catch (err) {
+          if (isCode(err, ErrorCode.Duplicate)) return;
+          if (err instanceof RequestTimeoutError) continue;
+          if (!(err instanceof SalamError) || !err.temporary || err.code === ErrorCode.PeerReconnecting) throw err;
+          await sleep(this.backoff(attempt), opts.signal);
+          ac.seq++;
+        }
+      }
+    };
+    const p = ac.chain.then(run, run);
+    ac.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** rejoin resumes every call of this client on a new connection. */
+  private async rejoin(cn: Connection): Promise<void> {
+    for (const [id, ac] of [...this.calls]) {
+      if (ac.on === cn) continue;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const r = await cn.request({ type: wire.FrameType.Call, kind: 5, callId: id });
+          this.tookPart(id, 5, Number(r.seq), cn);
+          this.emit("call", { ...toCallEvent(r), kind: CallEventKind.Resumed });
+          break;
+        } catch (err) {
+          if (this.cur !== cn || err instanceof DisconnectedError) return; // the next connection tries again
+          if (retriable(err)) {
+            try { await sleep(this.backoff(attempt), this.life.signal); } catch { return; }
+            continue;
+          }
+          this.calls.delete(id);
+          this.emit("error", Object.assign(err as object, { call: id }));
+          break;
+        }
+      }
+    }
+  }
+
   // ---- incoming events ----
 
   private onFrame(f: wire.Frame): void {
@@ -486,6 +621,24 @@ export class Client extends Emitter<ClientEvents> {
         if (last && last.online === p.online && last.lastSeen?.getTime() === p.lastSeen?.getTime()) return;
         this.presence.set(p.user, p);
         this.emit("presence", p);
+        break;
+      }
+      case wire.FrameType.Call: {
+        if (f.kind < 2 || f.kind > 10) return;
+        const ev = toCallEvent(f);
+        // Over, or resumed on another connection of yours (left with sid).
+        if (ev.kind === CallEventKind.Ended || (ev.kind === CallEventKind.Left && f.session && ev.from === this._session?.user)) {
+          this.calls.delete(ev.call);
+        }
+        this.emit("call", ev);
+        break;
+      }
+      case wire.FrameType.Offer: case wire.FrameType.Answer: case wire.FrameType.Candidate: case wire.FrameType.EndOfCandidates: {
+        const sg: Signal = { kind: SIGNALS[f.type]!, call: f.callId, from: f.from };
+        if (f.type === wire.FrameType.Offer) sg.offer = f.kind as OfferKind;
+        if (f.type === wire.FrameType.Offer || f.type === wire.FrameType.Answer) sg.sdp = dec.decode(bytes(f.data));
+        if (f.type === wire.FrameType.Candidate) { sg.candidate = dec.decode(bytes(f.data)); sg.mid = f.mid; }
+        this.emit("signal", sg);
         break;
       }
       case wire.FrameType.Error: this.emit("error", new SalamError(f.code, f.reason)); break;

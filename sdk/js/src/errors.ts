@@ -8,11 +8,15 @@ export const ErrorCode = {
   PermissionDenied: 8, Unavailable: 9, Timeout: 10, BadChannel: 11, AlreadySubscribed: 12, NotSubscribed: 13,
   TooManySubscriptions: 14, ChannelNotFound: 100, NotMember: 101, Conflict: 102, ChannelFull: 103,
   MessageNotFound: 104, MessageDeleted: 105, Banned: 106, TooManyUsers: 200,
+  CallNotFound: 300, NotInCall: 301, TargetNotInCall: 302, NoOffer: 303, Glare: 304, OutOfOrder: 305, Duplicate: 306,
+  CallFull: 307, BadSDP: 308, WrongState: 309, PeerReconnecting: 310, SFUMode: 311,
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 
 const names = new Map<number, string>(Object.entries(ErrorCode).map(([k, v]) => [v, k]));
-const TEMPORARY = new Set<number>([ErrorCode.Internal, ErrorCode.RateLimited, ErrorCode.Unavailable, ErrorCode.Timeout]);
+const TEMPORARY = new Set<number>([
+  ErrorCode.Internal, ErrorCode.RateLimited, ErrorCode.Unavailable, ErrorCode.Timeout, ErrorCode.PeerReconnecting,
+]);
 
 /** A request the server refused: the code and reason of its error frame. */
 export class SalamError extends Error {

@@ -10,9 +10,11 @@ export type { WebSocketLike, WebSocketConstructor } from "./connection.js";
 export {
   SalamError, ErrorCode, isCode, CloseError, ClosedError, DisconnectedError, RequestTimeoutError,
 } from "./errors.js";
-export { UpdateKind, ReceiptKind, storagePositions } from "./types.js";
+export { UpdateKind, ReceiptKind, storagePositions, CallEventKind, CallEndReason, OfferKind } from "./types.js";
+export { connectPeer, isPolite } from "./rtc.js";
+export type { PeerConnectionLike, CallPeerOptions } from "./rtc.js";
 export type {
   Ack, Attachment, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Reaction,
-  Receipt, Session, State, Typing, Update,
+  Receipt, Session, State, Typing, Update, Call, CallEvent, Signal, SignalKind,
 } from "./types.js";
 export * as wire from "./wire.js";

@@ -93,3 +93,37 @@ export function storagePositions(storage: Pick<Storage, "getItem" | "setItem">, 
     set: (channel, seq) => storage.setItem(prefix + channel, String(seq)),
   };
 }
+
+/** Call event kinds (PROTOCOL.md §4, 17); Resumed is the SDK's own: it re-joined after a reconnect, send ICE restarts. */
+export const CallEventKind = {
+  Accepted: 2, Declined: 3, Joined: 5, Left: 6, Ended: 7, Ringing: 8, Escalated: 9, RingStopped: 10, Resumed: 100,
+} as const;
+export type CallEventKind = (typeof CallEventKind)[keyof typeof CallEventKind];
+
+/** Why a call ended. */
+export const CallEndReason = { Hangup: 1, Empty: 2, Cancelled: 3, Declined: 4, Missed: 5, Lost: 6 } as const;
+export type CallEndReason = (typeof CallEndReason)[keyof typeof CallEndReason] | 0;
+
+/** Why an offer is made. */
+export const OfferKind = { Initial: 0, ICERestart: 1, Renegotiate: 2 } as const;
+export type OfferKind = (typeof OfferKind)[keyof typeof OfferKind];
+
+/** The frame a relayed signal came in. */
+export type SignalKind = "offer" | "answer" | "candidate" | "endOfCandidates";
+
+/** A call as the server described it after an action. */
+export interface Call {
+  id: string; channel: string; caller: string; created: Date; participants: string[]; sfu: boolean; endReason: CallEndReason;
+}
+
+/** A call event (the `call` event). */
+export interface CallEvent {
+  kind: CallEventKind; call: string; channel: string; from: string; time: Date;
+  participants: string[]; sfu: boolean; endReason: CallEndReason;
+}
+
+/** WebRTC signaling relayed from another participant (the `signal` event); from "" is the SFU. */
+export interface Signal {
+  kind: SignalKind; call: string; from: string;
+  offer?: OfferKind; sdp?: string; candidate?: string; mid?: string;
+}
