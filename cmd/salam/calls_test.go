@@ -214,16 +214,7 @@ func deref(s *string) string {
 
 func (p *callPeer) dial(t *testing.T, addr, token string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := wsclient.Dial(ctx, "ws://"+addr+"/v1/ws", wsclient.Options{Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Connect(ctx, "calls-test"); err != nil {
-		t.Fatal(err)
-	}
+	c := connect(t, addr, token)
 	p.mu.Lock()
 	p.conn = c
 	p.mu.Unlock()
