@@ -43,19 +43,37 @@ const maxAppendAttempts = 5
 // a unique violation; Append then runs the batch again, locking its
 // channels first. Gap-free: the increment and the inserts are one
 // statement, committed or rolled back together.
-const appendSQL = `WITH v AS MATERIALIZED (
-	SELECT ord, channel COLLATE "C" AS channel, sender COLLATE "C" AS sender, client_id COLLATE "C" AS client_id,
-		content_type, body, attachments, reply_to, created_at, digest
-	FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::int8[], $9::timestamptz[], $10::bytea[])
-		AS v (ord, channel, sender, client_id, content_type, body, attachments, reply_to, created_at, digest)
-), ex AS MATERIALIZED (
+const appendSQL = appendV + `, ex AS MATERIALIZED (
 	SELECT v.ord, m.* FROM v CROSS JOIN LATERAL (
 		SELECT * FROM messages m WHERE m.sender = v.sender AND m.client_id = v.client_id LIMIT 1
 	) m
 ), fresh AS MATERIALIZED (
 	SELECT v.*, row_number() OVER (PARTITION BY v.channel ORDER BY v.ord) AS rn
 	FROM v WHERE v.ord NOT IN (SELECT ord FROM ex)
-), up AS (
+)` + appendUpIns + `
+UNION ALL
+SELECT m.ord, m.seq, m.channel, m.content_type, m.body, m.attachments, m.reply_to, m.created_at,
+	m.edited_at, m.deleted, m.pinned, r.emojis, r.counts, m.digest
+FROM ex m` + reactionsJoin
+
+// appendNewSQL is appendSQL for a batch expected to hold only new keys,
+// which is every batch but retries: without ex it probes no key before the
+// insert (about a sixth of the statement's time). A key already stored
+// fails the insert with a unique violation, the statement rolls back whole
+// (no sequence used), and Append runs the batch again with appendSQL.
+const appendNewSQL = appendV + `, fresh AS MATERIALIZED (
+	SELECT v.*, row_number() OVER (PARTITION BY v.channel ORDER BY v.ord) AS rn FROM v
+)` + appendUpIns
+
+// The parts appendSQL and appendNewSQL share.
+const (
+	appendV = `WITH v AS MATERIALIZED (
+	SELECT ord, channel COLLATE "C" AS channel, sender COLLATE "C" AS sender, client_id COLLATE "C" AS client_id,
+		content_type, body, attachments, reply_to, created_at, digest
+	FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::int8[], $9::timestamptz[], $10::bytea[])
+		AS v (ord, channel, sender, client_id, content_type, body, attachments, reply_to, created_at, digest)
+)`
+	appendUpIns = `, up AS (
 	UPDATE channels c SET last_seq = c.last_seq + f.k
 	FROM (SELECT channel, count(*) AS k FROM fresh GROUP BY channel) f
 	WHERE c.id = f.channel
@@ -72,11 +90,8 @@ SELECT v.ord, ins.seq, NULL::text AS channel, NULL::text AS content_type, NULL::
 	NULL::jsonb AS attachments, NULL::int8 AS reply_to, NULL::timestamptz AS created_at,
 	NULL::timestamptz AS edited_at, NULL::bool AS deleted, NULL::bool AS pinned,
 	NULL::text[] AS emojis, NULL::int8[] AS counts, NULL::bytea AS digest
-FROM ins JOIN v ON v.sender = ins.sender AND v.client_id = ins.client_id
-UNION ALL
-SELECT m.ord, m.seq, m.channel, m.content_type, m.body, m.attachments, m.reply_to, m.created_at,
-	m.edited_at, m.deleted, m.pinned, r.emojis, r.counts, m.digest
-FROM ex m` + reactionsJoin
+FROM ins JOIN v ON v.sender = ins.sender AND v.client_id = ins.client_id`
+)
 
 // lockChannelsSQL locks a batch's channels (channels_pkey) in id order
 // before appendSQL runs. Multi-channel batches always take it, so that
@@ -88,9 +103,10 @@ FROM ex m` + reactionsJoin
 const lockChannelsSQL = `SELECT FROM channels WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`
 
 // Append stores msgs in one round trip: a batch whose messages name one
-// channel is one statement (appendSQL); one naming several channels is two,
-// pipelined in one implicit transaction (lockChannelsSQL, appendSQL). A
-// batch that lost a race runs again, at most maxAppendAttempts times in all.
+// channel is one statement (appendNewSQL); one naming several channels is
+// two, pipelined in one implicit transaction (lockChannelsSQL, then the
+// statement). A batch that holds a stored key or lost a race runs again
+// with appendSQL, at most maxAppendAttempts times in all.
 //
 // A retry is compared with the message as it was appended (channel,
 // reply-to and contentDigest), so a send retried after its message was
@@ -122,7 +138,7 @@ func (s *Store) Append(ctx context.Context, msgs []chat.NewMessage) ([]chat.Appe
 		if attempt >= maxAppendAttempts || !(isUniqueViolation(err, "messages_sender_client_id") || isTransient(err)) {
 			return nil, fmt.Errorf("postgres: append: %w", err)
 		}
-		b.lockFirst = true
+		b.lockFirst, b.probe = true, true
 		s.appendRetries.Add(1)
 	}
 }
@@ -147,6 +163,7 @@ type appendBatch struct {
 	digest       [][]byte
 	lockChannels []string // the batch's channels, sorted
 	lockFirst    bool     // run lockChannelsSQL before appendSQL
+	probe        bool     // look for stored keys (appendSQL); first attempts expect none (appendNewSQL)
 
 	// Outcome of the last attempt, by index in msgs (first occurrences).
 	seq      []int64 // > 0: inserted with this sequence
@@ -231,13 +248,17 @@ func (s *Store) appendOnce(ctx context.Context, b *appendBatch) error {
 	clear(b.seq)
 	clear(b.existing)
 	args := []any{b.ord, b.channel, b.sender, b.clientID, b.contentType, b.body, b.attachments, b.replyTo, b.createdAt, b.digest}
+	sql := appendNewSQL
+	if b.probe {
+		sql = appendSQL
+	}
 	if !b.lockFirst {
-		rows, _ := s.pool.Query(ctx, appendSQL, args...)
+		rows, _ := s.pool.Query(ctx, sql, args...)
 		return b.collect(rows)
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(lockChannelsSQL, b.lockChannels)
-	batch.Queue(appendSQL, args...).Query(func(rows pgx.Rows) error { return b.collect(rows) })
+	batch.Queue(sql, args...).Query(func(rows pgx.Rows) error { return b.collect(rows) })
 	return s.pool.SendBatch(ctx, batch).Close()
 }
 
