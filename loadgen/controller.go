@@ -90,7 +90,6 @@ type workerLink struct {
 
 // workerState is the controller's view of one worker.
 type workerState struct {
-	id   int
 	name string      // in messages: "3", or "3 (remote NAME)"
 	lw   *lineWriter // to link.in
 	link workerLink
@@ -335,7 +334,7 @@ func (r *run) targetCPU() (float64, error) {
 // startWorker launches worker i (on NATS when remote names it) and sends
 // it its config.
 func (r *run) startWorker(i int, remote string) error {
-	w := &workerState{id: i, name: fmt.Sprint(i), exit: make(chan struct{})}
+	w := &workerState{name: fmt.Sprint(i), exit: make(chan struct{})}
 	var err error
 	switch {
 	case remote != "":
