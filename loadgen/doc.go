@@ -51,9 +51,9 @@
 // ramp is over, "done" when its active phase ended, "result" after
 // closing, "fatal" on failure; its stderr is the controller's. Each worker
 // binds its connections to its own slice of SourceAddrs (127.0.0.x), with
-// IP_BIND_ADDRESS_NO_PORT, so that ephemeral ports never run short. All
-// processes run on one host, so their wall clocks are comparable and
-// latencies are computed across them. In room scenarios a room never spans
+// IP_BIND_ADDRESS_NO_PORT, so that ephemeral ports never run short. Local
+// processes share one host's wall clock, so latencies are computed across
+// them (remote workers: see below). In room scenarios a room never spans
 // workers: the worker that publishes a message knows who must receive it,
 // so loss is counted exactly, per message and member, without shipping
 // message ids between processes.
