@@ -33,7 +33,7 @@ func (r *run) aggregate(rep *Report) error {
 		c.add(&w.last) // the result's counters when there is a result
 		rep.WorkerRSSBytes += w.rss
 		if w.result == nil || w.result.Result == nil {
-			errs = append(errs, fmt.Errorf("loadgen: worker %d sent no result; its counters are from its last progress line", w.id))
+			errs = append(errs, fmt.Errorf("loadgen: worker %s sent no result; its counters are from its last progress line", w.name))
 			continue
 		}
 		res := w.result.Result

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // WorkerArg is the subcommand under which the controller re-executes its
@@ -68,6 +70,7 @@ type run struct {
 	rooms    []string      // room scenarios: the rooms' channels, in user order
 	pub      *publishStats // broadcast: set before the workers start
 	series   *series
+	nc       *nats.Conn // remote workers' transport; nil without them
 
 	mu          sync.Mutex // guards workers' mutable fields, closing, readyClosed and doneCount
 	workers     []*workerState
@@ -76,13 +79,21 @@ type run struct {
 	doneCount   int
 }
 
+// workerLink is the line transport to one worker: a subprocess's stdin
+// and stdout, a goroutine's pipes, or NATS subjects (remote.go).
+type workerLink struct {
+	in   io.WriteCloser // the controller's lines; Close is end of stream
+	out  io.Reader      // the worker's lines, until end of stream
+	wait func() error   // after out ended: how the worker ended
+	kill func()         // last resort
+}
+
 // workerState is the controller's view of one worker.
 type workerState struct {
-	id    int
-	lw    *lineWriter    // to the worker's stdin
-	stdin io.WriteCloser // closed after the close command
-	kill  func()         // last resort
-	exit  chan struct{}  // closed when the worker's output ended and it exited
+	name string      // in messages: "3", or "3 (remote NAME)"
+	lw   *lineWriter // to link.in
+	link workerLink
+	exit chan struct{} // closed when the worker's output ended and it exited
 
 	// Guarded by run.mu.
 	last   counters
@@ -95,7 +106,7 @@ type workerState struct {
 func (r *run) execute(ctx context.Context) (*Report, error) {
 	o := &r.opt
 	rep := &Report{Scenario: o.Scenario, URL: o.URL, Subprotocol: o.Subprotocol, StartedAt: r.started.UTC(),
-		Workers: o.Workers, ConnectionsRequested: o.Conns, SeriesLatency: r.sc.latency}
+		Workers: o.allWorkers(), ConnectionsRequested: o.Conns, SeriesLatency: r.sc.latency}
 	switch {
 	case r.sc.rooms != roomNone:
 		rep.Rooms, rep.RoomSize = o.Conns/o.RoomSize, o.RoomSize
@@ -113,8 +124,23 @@ func (r *run) execute(ctx context.Context) (*Report, error) {
 	if err := r.setup(ctx); err != nil {
 		return nil, err
 	}
-	for i := range o.Workers {
-		if err := r.startWorker(i); err != nil {
+	var remotes []string
+	if o.RemoteWorkers > 0 {
+		var err error
+		if r.nc, err = nats.Connect(o.NATS, nats.Name("salam-loadgen controller")); err != nil {
+			return nil, fmt.Errorf("loadgen: nats %s: %w", o.NATS, err)
+		}
+		defer r.nc.Close()
+		if remotes, err = awaitWorkers(ctx, r.nc, o.RemoteWorkers, o.RemoteWait); err != nil {
+			return nil, err
+		}
+	}
+	for i := range o.allWorkers() {
+		var remote string
+		if i >= o.Workers {
+			remote = remotes[i-o.Workers]
+		}
+		if err := r.startWorker(i, remote); err != nil {
 			r.closeWorkers()
 			return nil, err
 		}
@@ -200,7 +226,7 @@ func (r *run) workerPhase(ctx context.Context) error {
 	r.mu.Unlock()
 	for _, w := range workers {
 		if err := w.lw.write(&command{Cmd: cmdStart}); err != nil {
-			return fmt.Errorf("loadgen: start worker %d: %w", w.id, err)
+			return fmt.Errorf("loadgen: start worker %s: %w", w.name, err)
 		}
 	}
 	// Every phase ends by itself; this bound only catches a stuck worker.
@@ -305,67 +331,89 @@ func (r *run) targetCPU() (float64, error) {
 	return s, nil
 }
 
-// startWorker launches worker i and sends it its config.
-func (r *run) startWorker(i int) error {
-	w := &workerState{id: i, exit: make(chan struct{})}
-	var (
-		stdout io.ReadCloser
-		wait   func() error
-	)
-	if r.opt.InProcess {
-		inR, inW := io.Pipe()
-		outR, outW := io.Pipe()
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		go func() {
-			err := RunWorker(ctx, inR, outW)
-			inR.Close() // later writes of the controller fail instead of blocking
-			outW.Close()
-			errc <- err
-		}()
-		stdout, wait, w.stdin, w.kill = outR, func() error { cancel(); return <-errc }, inW, cancel
-	} else {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("loadgen: worker binary: %w", err)
-		}
-		cmd := exec.Command(exe, WorkerArg)
-		cmd.Stderr = os.Stderr
-		if w.stdin, err = cmd.StdinPipe(); err != nil {
-			return err
-		}
-		if stdout, err = cmd.StdoutPipe(); err != nil {
-			return err
-		}
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("loadgen: start worker %d: %w", i, err)
-		}
-		wait, w.kill = cmd.Wait, func() { _ = cmd.Process.Kill() }
+// startWorker launches worker i (on NATS when remote names it) and sends
+// it its config.
+func (r *run) startWorker(i int, remote string) error {
+	w := &workerState{name: fmt.Sprint(i), exit: make(chan struct{})}
+	var err error
+	switch {
+	case remote != "":
+		w.name = fmt.Sprintf("%d (remote %s)", i, remote)
+		w.link, err = remoteLink(r.nc, r.runID, remote)
+	case r.opt.InProcess:
+		w.link = inProcessLink()
+	default:
+		w.link, err = subprocessLink(i)
 	}
-	w.lw = newLineWriter(w.stdin)
+	if err != nil {
+		return err
+	}
+	w.lw = newLineWriter(w.link.in)
 	r.mu.Lock()
 	r.workers = append(r.workers, w)
 	r.mu.Unlock()
 	go func() {
 		defer close(w.exit)
-		err := readLines(stdout, func(m *workerMsg) error { r.handle(w, m); return nil })
+		out := w.link.out
+		err := readLines(out, func(m *workerMsg) error { r.handle(w, m); return nil })
 		if err != nil {
-			_, _ = io.Copy(io.Discard, stdout) // let the worker finish writing
+			_, _ = io.Copy(io.Discard, out) // let the worker finish writing
 		}
-		err = errors.Join(err, wait())
+		err = errors.Join(err, w.link.wait())
 		r.exited(w, err)
 	}()
 	return w.lw.write(r.workerConfig(i))
 }
 
+// inProcessLink runs a worker as a goroutine.
+func inProcessLink() workerLink {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		err := RunWorker(ctx, inR, outW)
+		inR.Close() // later writes of the controller fail instead of blocking
+		outW.Close()
+		errc <- err
+	}()
+	return workerLink{in: inW, out: outR, wait: func() error { cancel(); return <-errc }, kill: cancel}
+}
+
+// subprocessLink starts "salam loadgen-worker".
+func subprocessLink(i int) (workerLink, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return workerLink{}, fmt.Errorf("loadgen: worker binary: %w", err)
+	}
+	cmd := exec.Command(exe, WorkerArg)
+	cmd.Stderr = os.Stderr
+	l := workerLink{wait: cmd.Wait, kill: func() { _ = cmd.Process.Kill() }}
+	if l.in, err = cmd.StdinPipe(); err != nil {
+		return l, err
+	}
+	if l.out, err = cmd.StdoutPipe(); err != nil {
+		return l, err
+	}
+	if err := cmd.Start(); err != nil {
+		return l, fmt.Errorf("loadgen: start worker %d: %w", i, err)
+	}
+	return l, nil
+}
+
 func (r *run) workerConfig(i int) *workerConfig {
 	o := &r.opt
-	first, count := splitCount(o.Conns, i, o.Workers)
+	n := o.allWorkers()
+	first, count := splitCount(o.Conns, i, n)
 	var rooms []string
 	if r.sc.rooms != roomNone {
-		firstRoom, n := splitCount(len(r.rooms), i, o.Workers)
-		rooms = r.rooms[firstRoom : firstRoom+n]
-		first, count = firstRoom*o.RoomSize, n*o.RoomSize
+		firstRoom, k := splitCount(len(r.rooms), i, n)
+		rooms = r.rooms[firstRoom : firstRoom+k]
+		first, count = firstRoom*o.RoomSize, k*o.RoomSize
+	}
+	var addrs []string // remote workers bind to their own
+	if i < o.Workers {
+		addrs = splitAddrs(o.SourceAddrs, i, o.Workers)
 	}
 	ttl := time.Duration(o.Conns/o.Rate)*time.Second + o.Hold + o.Settle + o.Down +
 		time.Duration(float64(o.Messages)/o.PublishRate*float64(time.Second)) + 2*o.Drain + time.Hour
@@ -375,8 +423,8 @@ func (r *run) workerConfig(i int) *workerConfig {
 		URL:            o.URL,
 		Conns:          count,
 		FirstUser:      first,
-		Rate:           float64(o.Rate) / float64(o.Workers),
-		SourceAddrs:    splitAddrs(o.SourceAddrs, i, o.Workers),
+		Rate:           float64(o.Rate) / float64(n),
+		SourceAddrs:    addrs,
 		Token:          o.Token,
 		Secret:         o.Secret,
 		TokenTTLMs:     ttl.Milliseconds(),
@@ -385,7 +433,7 @@ func (r *run) workerConfig(i int) *workerConfig {
 		Channel:        o.Channel,
 		Messages:       o.Messages,
 		RunID:          r.runID,
-		InProcess:      o.InProcess,
+		InProcess:      o.InProcess && i < o.Workers,
 		ReadBuffer:     readBufferFor(o),
 		Rooms:          rooms,
 		RoomSize:       o.RoomSize,
@@ -427,14 +475,14 @@ func (r *run) handle(w *workerState, m *workerMsg) {
 	case msgDone:
 		if !w.done {
 			w.done = true
-			if r.doneCount++; r.doneCount == r.opt.Workers {
+			if r.doneCount++; r.doneCount == r.opt.allWorkers() {
 				close(r.done)
 			}
 		}
 	case msgResult:
 		w.result = m
 	case msgFatal:
-		r.failed(fmt.Errorf("loadgen: worker %d: %s", w.id, m.Error))
+		r.failed(fmt.Errorf("loadgen: worker %s: %s", w.name, m.Error))
 	}
 }
 
@@ -445,18 +493,20 @@ func (r *run) all(f func(*workerState) bool) bool {
 			return false
 		}
 	}
-	return len(r.workers) == r.opt.Workers
+	return len(r.workers) == r.opt.allWorkers()
 }
 
 // exited records that worker w's output ended.
 func (r *run) exited(w *workerState, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if w.result == nil && !r.closing {
-		if err == nil {
+	if !r.closing { // even with a result: its connections are gone
+		if err == nil && w.result == nil {
 			err = errors.New("no result")
+		} else if err == nil {
+			err = errors.New("it closed before the controller asked")
 		}
-		r.failed(fmt.Errorf("loadgen: worker %d exited early: %w", w.id, err))
+		r.failed(fmt.Errorf("loadgen: worker %s exited early: %w", w.name, err))
 	}
 }
 
@@ -476,7 +526,7 @@ func (r *run) closeWorkers() {
 	r.mu.Unlock()
 	for _, w := range workers {
 		_ = w.lw.write(&command{Cmd: cmdClose})
-		_ = w.stdin.Close()
+		_ = w.link.in.Close()
 	}
 	deadline := time.NewTimer(resultWait)
 	defer deadline.Stop()
@@ -485,8 +535,8 @@ func (r *run) closeWorkers() {
 		case <-w.exit:
 		case <-deadline.C:
 			deadline.Reset(0)
-			fmt.Fprintf(os.Stderr, "loadgen: worker %d did not report within %v; killing it\n", w.id, resultWait)
-			w.kill()
+			fmt.Fprintf(os.Stderr, "loadgen: worker %s did not report within %v; killing it\n", w.name, resultWait)
+			w.link.kill()
 			<-w.exit
 		}
 	}

@@ -51,12 +51,30 @@
 // ramp is over, "done" when its active phase ended, "result" after
 // closing, "fatal" on failure; its stderr is the controller's. Each worker
 // binds its connections to its own slice of SourceAddrs (127.0.0.x), with
-// IP_BIND_ADDRESS_NO_PORT, so that ephemeral ports never run short. All
-// processes run on one host, so their wall clocks are comparable and
-// latencies are computed across them. In room scenarios a room never spans
+// IP_BIND_ADDRESS_NO_PORT, so that ephemeral ports never run short. Local
+// processes share one host's wall clock, so latencies are computed across
+// them (remote workers: see below). In room scenarios a room never spans
 // workers: the worker that publishes a message knows who must receive it,
 // so loss is counted exactly, per message and member, without shipping
 // message ids between processes.
+//
+// Remote workers (remote.go): "salam loadgen-worker --nats URL --name NAME"
+// on another host speaks the same lines over NATS, one line per message and
+// an empty message for end of stream. While idle it announces itself every
+// second on salam.loadgen.workers ({"name", "capacity", "source_addrs"});
+// a controller with RemoteWorkers waits (RemoteWait) for that many names,
+// then sends each its config and commands on salam.loadgen.worker.NAME with
+// reply subject salam.loadgen.run.RUNID.NAME, where the worker writes its
+// lines. Workers 0..Workers-1 are local, the rest remote; all get shares
+// of the connections alike, through one workerLink per worker (stdin and
+// stdout, pipes, or these subjects), and their lines take the same path.
+// Remote workers bind to the source addresses of their own command line
+// (the controller's SourceAddrs are split among the local ones only). A
+// remote worker serves one run at a time (another controller's config is
+// answered "busy"); one silent for remoteSilence (10s; progress comes
+// twice a second) has died, and the run fails as for a local worker that
+// exited. Latencies across hosts assume synchronised clocks (NTP), and a
+// line must fit the NATS server's max_payload (1 MB by default).
 //
 // Memory: a worker holds up to ~19,000 connections, and a box running a
 // million of them has little to spare, so an open connection costs a worker

@@ -19,7 +19,7 @@ func checkFileLimit(opt *Options) error {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return nil // unknown: let the run find out
 	}
-	per := (opt.Conns + opt.Workers - 1) / opt.Workers
+	per := (opt.Conns + opt.allWorkers() - 1) / opt.allWorkers()
 	if opt.InProcess {
 		per = opt.Conns + 1 // plus the publisher
 	}

@@ -102,6 +102,13 @@ type Options struct {
 	// active phase: edge reports on salam.presence and presence frames on
 	// salam.ev.>. Empty counts nothing.
 	NATS string
+	// RemoteWorkers is the number of workers on other hosts
+	// ("salam loadgen-worker --nats URL") to claim over NATS, in addition
+	// to Workers local ones; they bind to their own source addresses.
+	RemoteWorkers int
+	// RemoteWait bounds the wait for RemoteWorkers to announce themselves
+	// on NATS. Default 30s.
+	RemoteWait time.Duration
 	// ReportFile receives the report as indented JSON when non-empty.
 	ReportFile string
 	// ChartFile receives the HTML chart of the run's time series when
@@ -126,7 +133,10 @@ func (o *Options) EnsureDefaults() {
 	if sc.rooms == roomPair {
 		o.RoomSize = 2
 	}
-	if o.Workers <= 0 && o.Conns > 0 {
+	if o.RemoteWait <= 0 {
+		o.RemoteWait = 30 * time.Second
+	}
+	if o.Workers <= 0 && o.Conns > 0 && o.RemoteWorkers <= 0 {
 		o.Workers = (o.Conns + ConnsPerWorker - 1) / ConnsPerWorker
 		if sc.rooms != roomNone && o.Workers > o.Conns/o.RoomSize {
 			o.Workers = max(o.Conns/o.RoomSize, 1)
@@ -189,10 +199,12 @@ func (o *Options) Validate() error {
 		return errors.New("loadgen: conns must be positive")
 	case sc.rooms != roomNone && (o.RoomSize < 2 || o.Conns%o.RoomSize != 0):
 		return fmt.Errorf("loadgen: conns %d: want a multiple of the room size %d (at least 2)", o.Conns, o.RoomSize)
-	case o.Workers <= 0 || o.Workers > o.Conns:
-		return fmt.Errorf("loadgen: workers %d: want 1..conns (%d)", o.Workers, o.Conns)
-	case sc.rooms != roomNone && o.Workers > o.Conns/o.RoomSize:
-		return fmt.Errorf("loadgen: workers %d: want at most one per room (%d rooms)", o.Workers, o.Conns/o.RoomSize)
+	case o.Workers < 0 || o.RemoteWorkers < 0 || o.allWorkers() <= 0 || o.allWorkers() > o.Conns:
+		return fmt.Errorf("loadgen: workers %d: want 1..conns (%d)", o.allWorkers(), o.Conns)
+	case sc.rooms != roomNone && o.allWorkers() > o.Conns/o.RoomSize:
+		return fmt.Errorf("loadgen: workers %d: want at most one per room (%d rooms)", o.allWorkers(), o.Conns/o.RoomSize)
+	case o.RemoteWorkers > 0 && o.NATS == "":
+		return errors.New("loadgen: remote workers need a NATS URL")
 	case sc.rooms != roomNone && o.RoomSize > ConnsPerWorker:
 		return fmt.Errorf("loadgen: room size %d: a room lives in one worker, at most %d", o.RoomSize, ConnsPerWorker)
 	case o.Rate <= 0:
@@ -268,6 +280,9 @@ func ParseSourceAddrs(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// allWorkers is the number of local and remote workers.
+func (o *Options) allWorkers() int { return o.Workers + o.RemoteWorkers }
 
 // splitAddrs gives worker w of n its share of addrs: disjoint slices when
 // there are at least n addresses, otherwise one shared address each.

@@ -58,6 +58,12 @@ type workload interface {
 // out, runs the active phase on a start command, and on a close command, on
 // EOF of in or when ctx ends closes them, writes its result line and returns.
 func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
+	return runWorker(ctx, in, out, nil)
+}
+
+// runWorker is RunWorker binding to addrs, when set, instead of the
+// config's source addresses.
+func runWorker(ctx context.Context, in io.Reader, out io.Writer, addrs []string) error {
 	lw := newLineWriter(out)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
@@ -67,6 +73,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	if err := json.Unmarshal(sc.Bytes(), &cfg); err != nil {
 		return fatal(lw, cfg.Worker, fmt.Errorf("loadgen worker: config: %w", err))
+	}
+	if len(addrs) > 0 {
+		cfg.SourceAddrs = addrs
 	}
 	w, err := newWorker(cfg, lw)
 	if err != nil {

@@ -44,7 +44,7 @@ func cmdLoadgen(args []string) error {
 	}
 	fs.StringVar(&o.URL, "url", "", "WebSocket URL of the edge, ws://HOST:PORT/v1/ws (required)")
 	fs.IntVar(&o.Conns, "conns", 0, "connections to open: subscribers (broadcast), users (dm, chat, presence), held connections (idle, reconnect) (required)")
-	fs.IntVar(&o.Workers, "workers", 0, fmt.Sprintf("worker processes (default ceil(conns/%d), at most one per room)", loadgen.ConnsPerWorker))
+	fs.IntVar(&o.Workers, "workers", 0, fmt.Sprintf("local worker processes (default ceil(conns/%d), at most one per room; 0 with --remote-workers)", loadgen.ConnsPerWorker))
 	fs.IntVar(&o.Rate, "rate", 2000, "ramp rate, new connections per second over all workers")
 	maxErrors := fs.Float64("max-error-rate", 0.01, "exit with status 1 when more than this fraction of connections (or publishes) failed")
 	fs.DurationVar(&o.Hold, "hold", 0, "active phase: idle holds, dm and chat publish, presence churns this long (default 10s)")
@@ -61,11 +61,13 @@ func cmdLoadgen(args []string) error {
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 0, "bound on one connection's dial+connect+subscribe (default 10s)")
 	fs.IntVar(&o.TargetPID, "target-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.StringVar(&o.Redis, "redis", "", "Redis host:port: report its commands per second during the active phase")
-	fs.StringVar(&o.NATS, "nats", "", "NATS URL: report presence messages per second on it during the active phase")
+	fs.StringVar(&o.NATS, "nats", "", "NATS URL: report presence messages per second on it during the active phase, and reach --remote-workers")
+	fs.IntVar(&o.RemoteWorkers, "remote-workers", 0, "workers on other hosts (salam loadgen-worker --nats URL) to wait for on --nats and give a share of the connections")
+	fs.DurationVar(&o.RemoteWait, "remote-wait", 0, "longest wait for --remote-workers to announce themselves (default 30s)")
 	fs.StringVar(&o.Token, "token", "", "one token for every connection")
 	fs.StringVar(&o.Secret, "secret", "", "HS256 secret: mint a token per connection (user lg-N); default: the dev secret in --data")
 	data := fs.String("data", "", "data directory of the salam up under test, whose dev-secret mints the tokens (env SALAM_DATA; default ./salam-data)")
-	addrs := fs.String("source-addrs", "127.0.0.2-127.0.0.65", "source IPv4 addresses: ranges A-B and/or a comma list")
+	addrs := fs.String("source-addrs", defaultSourceAddrs, "source IPv4 addresses of local workers: ranges A-B and/or a comma list")
 	proto := fs.String("subprotocol", wire.SubprotocolMsgpack, "salam.v1 (msgpack) or salam.v1.json")
 	fs.StringVar(&o.ReportFile, "report", "", "write the JSON report to this file (default: stdout)")
 	chart := fs.String("chart", "", "write the HTML chart to this file (default: the report's name with .html; none: no chart)")
@@ -232,11 +234,38 @@ func printSummary(r *loadgen.Report) {
 	}
 }
 
-// cmdLoadgenWorker is the worker subprocess that loadgen.Run starts; it
-// speaks JSON lines on stdin/stdout and is not meant to be run by hand.
+// defaultSourceAddrs suit a target on loopback.
+const defaultSourceAddrs = "127.0.0.2-127.0.0.65"
+
+// cmdLoadgenWorker is the worker subprocess that loadgen.Run starts, speaking
+// JSON lines on stdin/stdout; with --nats it is a remote worker that serves
+// controllers on other hosts over NATS until interrupted:
+//
+//	salam loadgen-worker --nats nats://HOST:4222 [--name NAME] [--source-addrs LIST]
 func cmdLoadgenWorker(args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("loadgen-worker: unexpected arguments %q", args)
+	fs := flag.NewFlagSet("loadgen-worker", flag.ContinueOnError)
+	url := fs.String("nats", "", "serve controllers on this NATS URL instead of one over stdin/stdout")
+	host, _ := os.Hostname()
+	name := fs.String("name", fmt.Sprintf("%s-%d", strings.ReplaceAll(host, ".", "-"), os.Getpid()), "with --nats: the name this worker announces (unique per worker; no dots)")
+	addrs := fs.String("source-addrs", defaultSourceAddrs, "with --nats: source IPv4 addresses this worker binds its connections to (this host's)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("loadgen-worker: unexpected arguments %q", fs.Args())
+	}
+	if *url != "" {
+		if strings.ContainsAny(*name, ". *>") || *name == "" {
+			return fmt.Errorf("loadgen-worker: name %q: want one NATS subject token", *name)
+		}
+		src, err := loadgen.ParseSourceAddrs(*addrs)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		fmt.Fprintf(os.Stderr, "loadgen-worker %s: serving on %s (%s)\n", *name, *url, loadgen.WorkersSubject)
+		return loadgen.RunRemoteWorker(ctx, *url, *name, src)
 	}
 	// A terminal's Ctrl-C reaches the whole process group; the controller
 	// handles it and closes the workers so that they still report.

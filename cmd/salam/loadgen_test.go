@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/salamhq/salam/loadgen"
 )
@@ -173,5 +174,50 @@ func TestLoadgenPlan(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "no idle report") {
 		t.Errorf("plan without idle: %v\n%s", err, out)
+	}
+}
+
+// Remote workers over NATS, as users run them: two `salam loadgen-worker
+// --nats` processes and one local worker share a broadcast run; then a
+// remote worker killed mid-run fails the run with status 1.
+func TestLoadgenRemoteWorkers(t *testing.T) {
+	data, dir := t.TempDir(), t.TempDir()
+	up := start(t, "up", "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--data", data)
+	worker := func(name, addrs string) *exec.Cmd {
+		cmd := exec.Command(salamBin, "loadgen-worker", "--nats", up.nats, "--name", name, "--source-addrs", addrs)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		return cmd
+	}
+	a, b := worker("a", "127.0.0.2"), worker("b", "127.0.0.3")
+	report := filepath.Join(dir, "r.json")
+	args := []string{"loadgen", "broadcast", "--url", "ws://" + up.addr + "/v1/ws", "--conns", "90", "--workers", "1",
+		"--remote-workers", "2", "--nats", up.nats, "--source-addrs", "127.0.0.4", "--data", data,
+		"--messages", "5", "--publish-rate", "20", "--report", report, "--chart", "none"}
+	if out, err := exec.Command(salamBin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("salam %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	r, err := loadgen.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Workers != 3 || r.ConnectionsOpened != 90 || r.MessagesReceived != 450 || r.MessagesLost != 0 {
+		t.Errorf("workers %d, opened %d, received %d, lost %d", r.Workers, r.ConnectionsOpened, r.MessagesReceived, r.MessagesLost)
+	}
+
+	for _, w := range []*exec.Cmd{a, b} { // idle again: the next run must claim c
+		_ = w.Process.Kill()
+		_ = w.Wait()
+	}
+	c := worker("c", "127.0.0.5")
+	go func() { time.Sleep(3 * time.Second); _ = c.Process.Kill() }()
+	args = []string{"loadgen", "idle", "--url", "ws://" + up.addr + "/v1/ws", "--conns", "20", "--hold", "30s",
+		"--remote-workers", "1", "--nats", up.nats, "--data", data, "--report", report, "--chart", "none"}
+	out, err := exec.Command(salamBin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "worker 0 (remote c) exited early: no line for") {
+		t.Errorf("killed remote worker: %v\n%s", err, out)
 	}
 }
