@@ -65,8 +65,12 @@ func (c *conn) connect(f *wire.Frame) {
 	cfg := &c.srv.cfg
 	c.session = nuid.Next()
 	c.state.Store(stateConnected)
-	if err := c.srv.users.join(c); err != nil {
-		c.srv.log.Warn("edge: user subscription", "err", err) // calls cannot reach this connection
+	subscribed, err := c.srv.users.join(c)
+	if err == nil && subscribed {
+		err = c.srv.hub.nc.FlushTimeout(c.srv.requestTimeout)
+	}
+	if err != nil {
+		c.srv.log.Warn("edge: user subscription", "err", err) // calls may not reach this connection
 	}
 	c.srv.presence.join(c.userID)
 	c.writeFrame(&wire.Frame{

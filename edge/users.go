@@ -89,26 +89,27 @@ func (us *users) releaseLocked(u *userState) {
 }
 
 // join registers a connection that completed connect; the user's first one
-// subscribes to the user's subject. The subscription is sent to NATS before
-// any request the connection sends afterwards, so replies and relays caused
-// by those requests find it.
-func (us *users) join(c *conn) error {
+// subscribes to the user's subject and reports subscribed, and the caller
+// then flushes before it answers connected: a call rung from another
+// process right after must find the subscription, or core takes the user
+// for offline and pushes instead.
+func (us *users) join(c *conn) (subscribed bool, err error) {
 	us.mu.Lock()
 	defer us.mu.Unlock()
 	u := us.acquireLocked(c.userID)
 	u.conns = append(u.conns, c)
 	if u.sub != nil {
-		return nil
+		return false, nil
 	}
 	h := us.srv.hub
 	sub, err := h.nc.ChanSubscribe(u.subject, h.shards[maphash.String(h.seed, u.subject)%dispatchShards])
 	if err != nil {
-		return err
+		return false, err
 	}
 	sub.SetPendingLimits(-1, -1)
 	u.sub = sub
 	us.bySubject[u.subject] = u
-	return nil
+	return true, nil
 }
 
 // leave undoes join; the user's last connection drops the subscription.
