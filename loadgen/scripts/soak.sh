@@ -2,7 +2,7 @@
 # Soak: DURATION of chat traffic (USERS users in rooms of ROOM, each room publishing RATE
 # messages/s) through an edge and a salam up, while a reconnect wave drops 10 % of another
 # USERS/4 connections every 30 s. Every minute it samples each salam process's resident
-# memory and goroutines (from /metrics) into soak.csv. Exits 1 when the chat run lost a
+# memory and goroutines (from /debug/pprof, without idle pool workers) into soak.csv. Exits 1 when the chat run lost a
 # message, or when memory or goroutines at the end passed the sample taken after the
 # first 2 minutes (warm-up) by more than 20 %.
 # usage: DURATION=30m loadgen/scripts/soak.sh [USERS=4000] [ROOM=50] [RATE=1]
@@ -25,7 +25,10 @@ while kill -0 $CHAT 2>/dev/null; do
 		# (no early pipe close, no failing grep: common.sh runs with -e and pipefail)
 		rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$pid/status 2>/dev/null || echo 0)
 		port=$(ss -Htlnp | awk -v p="pid=$pid," 'index($0, p) && match($4, /127\.0\.0\.1:1809[01]/) { print substr($4, RSTART, RLENGTH) }' | sort -u)
-		g=$(curl -s "http://$port/debug/pprof/goroutine?debug=1" | awk 'NR == 1 { print $NF }' || true)
+		# goroutines but the worker pools' idle ones, which the pools keep 10 s after a burst
+		g=$(curl -s "http://$port/debug/pprof/goroutine?debug=2" | awk 'BEGIN { RS = "" } /^goroutine / {
+			split($0, l, "\n"); if (!(l[1] ~ /\[chan receive/ && index(l[2], "github.com/panjf2000/ants/v2.(*goWorker).run.func1") == 1)) n++
+		} END { print n + 0 }' || true)
 		echo "$minute,$pid,$rss,${g:-0}" >>"$CSV"
 	done
 	sleep 60; minute=$((minute + 1))
