@@ -28,13 +28,7 @@ import (
 // close code), nothing crashes, and once the attackers are gone the
 // process is back to its baseline of goroutines, open files and memory.
 func TestHostileInputLeavesNoLeak(t *testing.T) {
-	pg := os.Getenv("SALAM_TEST_POSTGRES")
-	if pg == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SALAM_TEST_POSTGRES is not set: run the tests through make test")
-		}
-		t.Skip("SALAM_TEST_POSTGRES not set")
-	}
+	pg := testServer(t, "SALAM_TEST_POSTGRES")
 	data := t.TempDir()
 	conf := filepath.Join(data, "salam.yaml")
 	os.WriteFile(conf, []byte("edge:\n  handshake_timeout: 1s\n  max_message_bytes: 4096\n"), 0o600)

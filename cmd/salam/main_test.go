@@ -101,6 +101,20 @@ func start(t testing.TB, args ...string) *proc {
 	return p
 }
 
+// testServer returns the address of a test server that make test starts
+// (.ci/services exports it as env): required on CI, else the test skips.
+func testServer(t testing.TB, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set: run the tests through make test (eval \"$(.ci/services)\")", env)
+		}
+		t.Skipf("%s is not set (eval \"$(.ci/services)\")", env)
+	}
+	return v
+}
+
 func devToken(t testing.TB, data, user string) string {
 	t.Helper()
 	out, err := exec.Command(salamBin, "token", "--user", user, "--data", data).Output()
@@ -331,13 +345,7 @@ func TestTuningCheckExitCode(t *testing.T) {
 // started by .ci/services), a DM sent and received, and still there after
 // a restart.
 func TestUpOnPostgres(t *testing.T) {
-	url := os.Getenv("SALAM_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SALAM_TEST_POSTGRES is not set: run the tests through make test")
-		}
-		t.Skip("SALAM_TEST_POSTGRES not set")
-	}
+	url := testServer(t, "SALAM_TEST_POSTGRES")
 	data := t.TempDir()
 	addr := freeAddr(t)
 	up := start(t, "up", "--listen", addr, "--data", data, "--postgres", url)

@@ -44,14 +44,7 @@ func writePresenceConfig(t *testing.T, dir string) string {
 func presenceBackends(t *testing.T, test func(t *testing.T, args ...string)) {
 	t.Run("memory", func(t *testing.T) { test(t) })
 	t.Run("redis", func(t *testing.T) {
-		addr := os.Getenv("SALAM_TEST_REDIS")
-		if addr == "" {
-			if os.Getenv("CI") != "" {
-				t.Fatal("SALAM_TEST_REDIS is not set: run eval \"$(.ci/services)\" first")
-			}
-			t.Skip("SALAM_TEST_REDIS not set")
-		}
-		test(t, "--redis", addr)
+		test(t, "--redis", testServer(t, "SALAM_TEST_REDIS"))
 	})
 }
 

@@ -45,13 +45,7 @@ nats:
 `
 
 func startTopology(t *testing.T) *topology {
-	pgURL, redisAddr := os.Getenv("SALAM_TEST_POSTGRES"), os.Getenv("SALAM_TEST_REDIS")
-	if pgURL == "" || redisAddr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SALAM_TEST_POSTGRES and SALAM_TEST_REDIS must be set on CI: run the tests through make test")
-		}
-		t.Skip("SALAM_TEST_POSTGRES or SALAM_TEST_REDIS not set (eval \"$(.ci/services)\")")
-	}
+	pgURL, redisAddr := testServer(t, "SALAM_TEST_POSTGRES"), testServer(t, "SALAM_TEST_REDIS")
 	if testing.Short() {
 		t.Skip("starts a NATS cluster and five salam processes")
 	}
