@@ -57,6 +57,19 @@ func TestAPI(t *testing.T) {
 		}
 		return rec.Code
 	}
+	// History is written off the signaling path, after the end frame's
+	// reply: wait until the last call's end is stored.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var page struct {
+			Calls []struct {
+				EndReason string `json:"end_reason"`
+			}
+		}
+		get("bob", "/v1/channels/g/calls?limit=1", &page)
+		if len(page.Calls) == 1 && page.Calls[0].EndReason != "" || time.Now().After(deadline) {
+			break
+		}
+	}
 	var got []string
 	next := ""
 	for {
