@@ -43,7 +43,7 @@ type Config struct {
 	ReorderWait        time.Duration `yaml:"reorder_wait"`         // longest a message event waits here for an earlier one still on its way; default 200ms
 	PresenceBeat       time.Duration `yaml:"presence_beat"`        // how often the edge reports all its users to core; presence lasts 3 beats; default 10s
 	Workers            int           `yaml:"workers"`              // bounded pool that runs reads and fan-out; default 4096
-	BufferSize         int           `yaml:"buffer_size"`          // netpoll LinkBuffer node size per connection; default 256 (FINDINGS.md)
+	BufferSize         int           `yaml:"buffer_size"`          // smallest netpoll output buffer node per connection; default 256 (FINDINGS.md)
 }
 
 // EnsureDefaults fills zero fields with their defaults.

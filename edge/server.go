@@ -78,6 +78,15 @@ var (
 	writePool *ants.Pool // flushes to full sockets: may wait up to WriteTimeout
 )
 
+// readBufferSize is the most a connection reads from its socket at once.
+// It is above netpoll's 8 KiB page on purpose: netpoll then hands each read
+// buffer back as soon as onRequest releases it, so an idle connection holds
+// none. At or below the page, netpoll keeps a read buffer per connection
+// and grows it with traffic (a read that straddles two buffers raises the
+// next one's size), so a busy connection's memory ratcheted from 256 B to
+// 8 KiB over hours: the 30-minute soak's slow growth.
+const readBufferSize = 16 << 10
+
 func initPools(cfg *Config) {
 	poolsOnce.Do(func() {
 		readPool, _ = ants.NewPool(cfg.Workers, ants.WithExpiryDuration(10*time.Second))
@@ -86,7 +95,7 @@ func initPools(cfg *Config) {
 		shrinkNetpollBarriers()
 		netpoll.LinkBufferCap = cfg.BufferSize
 		netpoll.Configure(netpoll.Config{
-			BufferSize: cfg.BufferSize,
+			BufferSize: readBufferSize,
 			Runner: func(_ context.Context, f func()) {
 				if readPool.Submit(f) != nil {
 					go f() // pool released during shutdown
