@@ -159,3 +159,16 @@ func (d *Delivery) DecodeMsgpack(data []byte) error {
 	}
 	return nil
 }
+
+// SFU subjects besides SFUSignalSubject.
+const (
+	// SFUAnnounceSubject carries each SFU node's SFUAnnounce heartbeat, for
+	// core to place rooms on live nodes.
+	SFUAnnounceSubject = Prefix + ".sfu.nodes"
+	sfuNodePrefix      = Prefix + ".sfu.node."
+)
+
+// SFUNodeSubject returns "salam.sfu.node.<node>", where SFU node node
+// takes the SFU-bound frames (Requests as on SFUSignalSubject) of the rooms
+// placed on it.
+func SFUNodeSubject(node string) string { return sfuNodePrefix + node }

@@ -1,0 +1,129 @@
+package sfu
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/bus/bustest"
+	"github.com/salamhq/salam/wire"
+)
+
+func startNodeOn(t testing.TB, srv *server.Server) *Node {
+	t.Helper()
+	nc, err := bus.Connect(bus.Config{}, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	cfg := Config{Loopback: true}
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(cfg, nc, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// TestRoomFiveClients: five clients join a room, each publishing one
+// synthetic track, and each receives the four others'; one unsubscribes
+// from a track and stops receiving it; one leaves and the others are told
+// and lose its track.
+func TestRoomFiveClients(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	node := startNodeOn(t, srv)
+	const call = "n1-room1"
+	clients := make([]*testClient, 5)
+	for i := range clients {
+		c := newTestClient(t, srv, call, fmt.Sprintf("u%d", i))
+		c.owner = "u0"
+		kind := webrtc.RTPCodecTypeAudio
+		if i%2 == 0 {
+			kind = webrtc.RTPCodecTypeVideo
+		}
+		c.publish(kind)
+		clients[i] = c
+	}
+	start := time.Now()
+	for _, c := range clients {
+		c.join()
+	}
+	t.Logf("joined after %v", time.Since(start))
+	explain := func() string {
+		s := ""
+		for _, c := range clients {
+			s += c.describe() + "\n"
+		}
+		return s
+	}
+	// Every client receives the four others' tracks (mid 0: each publishes one).
+	waitFor(t, 20*time.Second, "every client to receive the 4 others' tracks", func() bool {
+		for _, c := range clients {
+			for _, o := range clients {
+				if o != c && c.packets(o.user+"/0") < 5 {
+					return false
+				}
+			}
+		}
+		return true
+	}, explain)
+	t.Logf("all tracks flowing after %v", time.Since(start))
+	for _, c := range clients {
+		for _, o := range clients {
+			if o != c && c.event(wire.RoomTrackPublished, o.user) == nil {
+				t.Errorf("%s was not told that %s published", c.user, o.user)
+			}
+		}
+	}
+
+	// u0 unsubscribes from u1's track: the SFU removes it by renegotiation.
+	if _, err := clients[0].request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomUnsubscribe, To: "u1", Mid: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "u0's track from u1 to end", func() bool { return clients[0].trackEnded("u1/0") }, explain)
+	if _, err := clients[0].request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomUnsubscribe, To: "u9", Mid: "0"}); wireCode(err) != wire.CodeTrackNotFound {
+		t.Errorf("unsubscribe from a stranger's track: %v, want track_not_found", err)
+	}
+	t.Logf("unsubscribed after %v", time.Since(start))
+	for _, o := range clients[2:] { // the others still flow
+		before := clients[0].packets(o.user + "/0")
+		waitFor(t, 5*time.Second, "u0 to keep receiving "+o.user, func() bool { return clients[0].packets(o.user+"/0") > before+5 }, explain)
+	}
+
+	// u4 leaves (core tells the SFU): the others are told and its track is removed.
+	clients[4].notice(wire.CallLeft)
+	for _, c := range clients[:4] {
+		waitFor(t, 10*time.Second, c.user+" to lose u4's track", func() bool {
+			return c.event(wire.RoomTrackUnpublished, "u4") != nil && c.trackEnded("u4/0")
+		}, explain)
+	}
+	t.Logf("left after %v", time.Since(start))
+	for _, c := range clients {
+		c.mu.Lock()
+		if len(c.errs) > 0 {
+			t.Errorf("%s: %v", c.user, c.errs)
+		}
+		c.mu.Unlock()
+	}
+	if n := node.Rooms(); n != 1 {
+		t.Errorf("rooms = %d, want 1", n)
+	}
+}
+
+func wireCode(err error) wire.Code {
+	if e, ok := err.(*wire.Error); ok {
+		return e.Code
+	}
+	return 0
+}
