@@ -79,17 +79,38 @@ func (w *rewriter) rewrite(idx int, h *rtp.Header, key bool, now int64, clock ui
 	return o, switched, true
 }
 
-// isKeyframe reports whether an RTP payload starts a keyframe, for the
-// codecs whose layers the SFU switches (VP8, H264); other video codecs
-// never switch layers after the first.
-func isKeyframe(mime string, payload []byte) bool {
+// Codecs whose keyframes the SFU recognises (it starts and switches a
+// subscriber's stream on them); other video codecs start on the first
+// packet and never switch layers.
+const (
+	codecOther = iota
+	codecAudio
+	codecVP8
+	codecH264
+)
+
+func codecFamily(c webrtc.RTPCodecParameters) int {
 	switch {
-	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
+	case strings.HasPrefix(strings.ToLower(c.MimeType), "audio/"):
+		return codecAudio
+	case strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8):
+		return codecVP8
+	case strings.EqualFold(c.MimeType, webrtc.MimeTypeH264):
+		return codecH264
+	}
+	return codecOther
+}
+
+// isKeyframe reports whether an RTP payload of a codec family may start a
+// subscriber's stream.
+func isKeyframe(family int, payload []byte) bool {
+	switch family {
+	case codecVP8:
 		return vp8Keyframe(payload)
-	case strings.EqualFold(mime, webrtc.MimeTypeH264):
+	case codecH264:
 		return h264Keyframe(payload)
 	}
-	return false
+	return true
 }
 
 // vp8Keyframe parses the VP8 payload descriptor (RFC 7741 §4.2) and the

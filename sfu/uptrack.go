@@ -19,12 +19,13 @@ const maxLayers = 3
 // one layer, or up to three simulcast layers, each read by its own
 // goroutine that forwards every packet to the track's down-tracks.
 type upTrack struct {
-	pub   *participant
-	mid   string
-	kind  webrtc.RTPCodecType
-	codec webrtc.RTPCodecParameters
-	pc    *webrtc.PeerConnection // the publisher's, for keyframe requests
-	m     *metrics
+	pub    *participant
+	mid    string
+	kind   webrtc.RTPCodecType
+	codec  webrtc.RTPCodecParameters
+	family int                    // codecVP8…: how keyframes are recognised
+	pc     *webrtc.PeerConnection // the publisher's, for keyframe requests
+	m      *metrics
 
 	layers  [maxLayers]atomic.Pointer[layer]
 	mu      sync.Mutex                   // serialises changes of downs
@@ -48,6 +49,7 @@ type layer struct {
 
 func newUpTrack(p *participant, mid string, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *upTrack {
 	up := &upTrack{pub: p, mid: mid, kind: track.Kind(), codec: track.Codec(), pc: p.pc, m: p.room.node.metrics}
+	up.family = codecFamily(up.codec)
 	for _, ext := range recv.GetParameters().HeaderExtensions {
 		if ext.URI == audioLevelURI && ext.ID > 0 && ext.ID < 256 {
 			up.audioLevelID = uint8(ext.ID)
@@ -131,7 +133,6 @@ func (up *upTrack) requestKeyframe(idx int) {
 func (up *upTrack) forward(l *layer) {
 	buf := make([]byte, 1500)
 	var h rtp.Header
-	video := up.kind == webrtc.RTPCodecTypeVideo
 	clock := up.codec.ClockRate
 	var received, forwarded float64
 	var lostReported uint64
@@ -162,7 +163,7 @@ func (up *upTrack) forward(l *layer) {
 		if up.muted.Load() {
 			continue
 		}
-		key := !video || isKeyframe(up.codec.MimeType, payload)
+		key := isKeyframe(up.family, payload)
 		if len(payload) == 0 {
 			continue // padding only: probes, not media
 		}
