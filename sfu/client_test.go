@@ -38,6 +38,7 @@ type testClient struct {
 	received map[string]*atomic.Int64
 	ended    map[string]bool // tracks whose reading ended (removed by renegotiation)
 	offers   int             // SFU offers answered
+	inspect  func(key string, pkt []byte)
 	errs     []error
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -45,11 +46,16 @@ type testClient struct {
 
 func newTestClient(t testing.TB, srv *server.Server, call, user string) *testClient {
 	t.Helper()
-	nc, err := bus.Connect(bus.Config{}, srv, nil)
+	api, err := rtctest.API()
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := rtctest.API()
+	return newTestClientAPI(t, srv, api, call, user)
+}
+
+func newTestClientAPI(t testing.TB, srv *server.Server, api *webrtc.API, call, user string) *testClient {
+	t.Helper()
+	nc, err := bus.Connect(bus.Config{}, srv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,15 +73,22 @@ func newTestClient(t testing.TB, srv *server.Server, call, user string) *testCli
 		c.received[key] = n
 		delete(c.ended, key)
 		c.mu.Unlock()
+		c.mu.Lock()
+		inspect := c.inspect
+		c.mu.Unlock()
 		buf := make([]byte, 1500)
 		for {
-			if _, _, err := track.Read(buf); err != nil {
+			size, _, err := track.Read(buf)
+			if err != nil {
 				c.mu.Lock()
 				if c.received[key] == n {
 					c.ended[key] = true
 				}
 				c.mu.Unlock()
 				return
+			}
+			if inspect != nil {
+				inspect(key, buf[:size])
 			}
 			n.Add(1)
 		}
