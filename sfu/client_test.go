@@ -39,6 +39,7 @@ type testClient struct {
 	ended    map[string]bool // tracks whose reading ended (removed by renegotiation)
 	offers   int             // SFU offers answered
 	inspect  func(key string, pkt []byte)
+	level    atomic.Int32 // audio level sent (0 loudest … 127 silence) when the extension is negotiated
 	errs     []error
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -122,9 +123,17 @@ func (c *testClient) publish(kind webrtc.RTPCodecType) *webrtc.TrackLocalStaticR
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if _, err := c.pc.AddTrack(track); err != nil {
+	sender, err := c.pc.AddTrack(track)
+	if err != nil {
 		c.t.Fatal(err)
 	}
+	var levelID uint8
+	for _, ext := range sender.GetParameters().HeaderExtensions {
+		if ext.URI == audioLevelURI {
+			levelID = uint8(ext.ID)
+		}
+	}
+	c.level.Store(127)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -136,7 +145,11 @@ func (c *testClient) publish(kind webrtc.RTPCodecType) *webrtc.TrackLocalStaticR
 				return
 			case <-tick.C:
 			}
-			_ = track.WriteRTP(syntheticPacket(kind, i))
+			p := syntheticPacket(kind, i)
+			if levelID != 0 && kind == webrtc.RTPCodecTypeAudio {
+				_ = p.Header.SetExtension(levelID, []byte{byte(c.level.Load())})
+			}
+			_ = track.WriteRTP(p)
 		}
 	}()
 	return track

@@ -18,7 +18,7 @@ import (
 )
 
 // simulcastAPI is a loopback pion API that can send simulcast (the mid and
-// RID header extensions).
+// RID header extensions) and audio levels.
 func simulcastAPI(t testing.TB) *webrtc.API {
 	t.Helper()
 	var media webrtc.MediaEngine
@@ -29,6 +29,9 @@ func simulcastAPI(t testing.TB) *webrtc.API {
 		if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
 	}
 	var reg interceptor.Registry
 	if err := webrtc.RegisterDefaultInterceptors(&media, &reg); err != nil {
