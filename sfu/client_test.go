@@ -32,6 +32,7 @@ type testClient struct {
 	nc            *nats.Conn
 	pc            *webrtc.PeerConnection
 	seq           atomic.Uint64
+	sig           sync.Mutex // one offer/answer exchange at a time, as a real client does
 
 	mu       sync.Mutex
 	events   []*wire.Frame // room frames received
@@ -207,6 +208,8 @@ func (c *testClient) notice(kind uint8) {
 // join offers what the client publishes and applies the SFU's answer.
 func (c *testClient) join() {
 	c.t.Helper()
+	c.sig.Lock()
+	defer c.sig.Unlock()
 	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		c.t.Fatal(err)
@@ -253,6 +256,8 @@ func (c *testClient) onDelivery(m *nats.Msg) {
 }
 
 func (c *testClient) answer(f *wire.Frame) error {
+	c.sig.Lock()
+	defer c.sig.Unlock()
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(f.Data)}); err != nil {
 		return err
 	}
