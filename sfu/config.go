@@ -10,6 +10,7 @@ import (
 
 // Config of one SFU node. Zero fields take the default beside them.
 type Config struct {
+	Disabled        bool          `yaml:"disabled"`         // salam up: run no SFU in process (salam sfu always runs one)
 	NodeID          string        `yaml:"node_id"`          // this node's id, letters and digits; default random per start
 	UDPPortMin      uint16        `yaml:"udp_port_min"`     // lowest UDP port for ICE; 0 with udp_port_max 0 = any ephemeral port
 	UDPPortMax      uint16        `yaml:"udp_port_max"`     // highest UDP port for ICE (inclusive); default 0 = any

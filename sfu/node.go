@@ -18,17 +18,6 @@ import (
 // queueSFU is the queue group of the SFU nodes on bus.SFUSignalSubject.
 const queueSFU = "sfu"
 
-// Announce is the heartbeat an SFU node publishes on
-// bus.SFUAnnounceSubject every Config.Heartbeat (JSON): core places rooms on
-// the least loaded live node.
-type Announce struct {
-	Node         string `json:"node"`
-	Rooms        int    `json:"rooms"`
-	Participants int    `json:"participants"`
-	MaxRooms     int    `json:"max_rooms"`
-	Stopping     bool   `json:"stopping,omitempty"`
-}
-
 // Node is one SFU process: the rooms it holds and their peer connections.
 type Node struct {
 	cfg     Config
@@ -130,8 +119,9 @@ func (n *Node) heartbeat() {
 	}
 }
 
+// announce publishes the node's bus.SFUAnnounce heartbeat.
 func (n *Node) announce(stopping bool) {
-	a := Announce{Node: n.cfg.NodeID, MaxRooms: n.cfg.MaxRooms, Stopping: stopping}
+	a := bus.SFUAnnounce{Node: n.cfg.NodeID, MaxRooms: n.cfg.MaxRooms, Stopping: stopping}
 	n.mu.Lock()
 	a.Rooms = len(n.rooms)
 	for _, r := range n.rooms {
