@@ -195,8 +195,8 @@ func run(name string, args []string, r roles) error {
 		if r.core {
 			announce(name, ln.Addr().String(), cfg, ns)
 		} else {
-			fmt.Fprintf(os.Stderr, "salam %s: node %s; health and metrics on http://%s/healthz /readyz /metrics\n",
-				name, sfuNode.ID(), ln.Addr())
+			fmt.Fprintf(os.Stderr, "salam %s: listening on %s (health and metrics: /healthz /readyz /metrics); sfu node %s\n",
+				name, ln.Addr(), sfuNode.ID())
 		}
 	}
 
