@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -16,8 +17,8 @@ const audioLevelURI = sdp.AudioLevelURI
 
 // newAPI builds the pion API every peer connection of the node shares: the
 // default codecs, the audio level and simulcast header extensions, the
-// default interceptors (NACK generator and responder, RTCP sender and
-// receiver reports, TWCC feedback, stats), and the network settings of cfg.
+// interceptors (NACK generator, RTCP sender and receiver reports, TWCC
+// feedback to publishers), and the network settings of cfg.
 func newAPI(cfg *Config) (*webrtc.API, error) {
 	var media webrtc.MediaEngine
 	if err := media.RegisterDefaultCodecs(); err != nil {
@@ -37,8 +38,21 @@ func newAPI(cfg *Config) (*webrtc.API, error) {
 			return nil, err
 		}
 	}
+	// Pion's default interceptors but two: NACKs are answered by the
+	// down-tracks (retransmit.go) and the stats interceptor is replaced by
+	// the forwarding loops' own counters, both per-packet costs.
 	var reg interceptor.Registry
-	if err := webrtc.RegisterDefaultInterceptors(&media, &reg); err != nil {
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	media.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	media.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	reg.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(&media, &reg); err != nil {
 		return nil, err
 	}
 	se, err := settingEngine(cfg)

@@ -29,6 +29,8 @@ type downTrack struct {
 
 	mu sync.Mutex // guards the rewrite state below
 	rewriter
+
+	rtx retransmitter // owned by readRTCP
 }
 
 // binding is what pion's Bind hands the track: where and how to write.
@@ -150,8 +152,9 @@ func (dt *downTrack) retarget() {
 }
 
 // readRTCP reads the subscriber's RTCP for this track (which also drives
-// pion's interceptors: NACKs are answered from the responder's buffer):
-// keyframe requests go to the publisher, bandwidth estimates retarget.
+// pion's interceptors: receiver reports):
+// NACKs are answered from the layer's packet cache, keyframe requests go
+// to the publisher, bandwidth estimates retarget.
 func (dt *downTrack) readRTCP() {
 	for {
 		pkts, _, err := dt.sender.ReadRTCP()
@@ -160,6 +163,8 @@ func (dt *downTrack) readRTCP() {
 		}
 		for _, p := range pkts {
 			switch p := p.(type) {
+			case *rtcp.TransportLayerNack:
+				dt.onNack(p)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				dt.up.requestKeyframe(dt.targetLocked())
 			case *rtcp.ReceiverEstimatedMaximumBitrate:

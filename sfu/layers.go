@@ -49,6 +49,7 @@ type rewriter struct {
 	lastTS          uint32
 	lastAt          int64 // when lastTS was sent, Unix nanoseconds
 	out             rtp.Header
+	history         epochs // recent switches, to map NACKs back
 }
 
 // rewrite returns the header to send for a packet of layer idx, whether
@@ -66,6 +67,7 @@ func (w *rewriter) rewrite(idx int, h *rtp.Header, key bool, now int64, clock ui
 			w.tsOff = w.lastTS + max(elapsed, 1) - h.Timestamp
 		}
 		w.current, w.started, switched = idx, true, true
+		w.history.add(epoch{outStart: h.SequenceNumber + w.seqOff, layer: idx, seqOff: w.seqOff, tsOff: w.tsOff})
 	}
 	seq := h.SequenceNumber + w.seqOff
 	ts := h.Timestamp + w.tsOff

@@ -12,6 +12,7 @@ type metrics struct {
 	keyframeRequests            prometheus.Counter
 	layerSwitches               prometheus.Counter
 	renegotiations              prometheus.Counter
+	retransmits                 prometheus.Counter
 	speakerChanges              prometheus.Counter
 }
 
@@ -30,11 +31,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		keyframeRequests: prometheus.NewCounter(prometheus.CounterOpts{Name: "salam_sfu_keyframe_requests_total", Help: "PLIs sent to publishers."}),
 		layerSwitches:    prometheus.NewCounter(prometheus.CounterOpts{Name: "salam_sfu_layer_switches_total", Help: "Down-tracks that started or switched layer."}),
 		renegotiations:   prometheus.NewCounter(prometheus.CounterOpts{Name: "salam_sfu_renegotiations_total", Help: "Offers the SFU sent to participants."}),
+		retransmits:      prometheus.NewCounter(prometheus.CounterOpts{Name: "salam_sfu_rtp_retransmitted_total", Help: "Packets resent to subscribers on their NACKs."}),
 		speakerChanges:   prometheus.NewCounter(prometheus.CounterOpts{Name: "salam_sfu_speaker_changes_total", Help: "Active speaker announcements."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.rooms, m.participants, m.tracks, m.received, m.forwarded, m.lost, m.jitter,
-			m.keyframeRequests, m.layerSwitches, m.renegotiations, m.speakerChanges)
+			m.keyframeRequests, m.layerSwitches, m.renegotiations, m.retransmits, m.speakerChanges)
 	}
 	return m
 }

@@ -45,6 +45,7 @@ type layer struct {
 	track *webrtc.TrackRemote
 	pliAt atomic.Int64 // when a keyframe was last requested, Unix nanoseconds
 	stats streamStats
+	cache *packetCache // video: recent packets, for NACKs; nil for audio
 }
 
 func newUpTrack(p *participant, mid string, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *upTrack {
@@ -80,6 +81,9 @@ func (up *upTrack) addLayer(track *webrtc.TrackRemote) {
 		return
 	}
 	l := &layer{idx: idx, rid: track.RID(), track: track}
+	if up.kind == webrtc.RTPCodecTypeVideo {
+		l.cache = new(packetCache)
+	}
 	up.layers[idx].Store(l)
 	for _, dt := range *up.downs.Load() {
 		dt.retarget()
@@ -116,7 +120,7 @@ func (up *upTrack) stop() {
 // Config.PLIInterval.
 func (up *upTrack) requestKeyframe(idx int) {
 	l := up.layers[idx].Load()
-	if l == nil || up.kind != webrtc.RTPCodecTypeVideo {
+	if l == nil || l.track == nil || up.pc == nil || up.kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	now := time.Now().UnixNano()
@@ -153,6 +157,9 @@ func (up *upTrack) forward(l *layer) {
 		payload := buf[off:end]
 		now := time.Now()
 		l.stats.update(&h, now.UnixNano(), clock, n)
+		if l.cache != nil {
+			l.cache.put(h.SequenceNumber, buf[:n])
+		}
 		received++
 		if up.audioLevelID != 0 {
 			if ext := h.GetExtension(up.audioLevelID); len(ext) > 0 {
