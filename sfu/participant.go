@@ -211,6 +211,7 @@ func (p *participant) subscribe(up *upTrack) {
 		return
 	}
 	dt.sender = sender
+	p.preferREMB(sender, up)
 	p.subs[key] = dt
 	up.addDown(dt)
 	go dt.readRTCP()
@@ -246,5 +247,30 @@ func (p *participant) close() {
 	}
 	if err := p.pc.Close(); err != nil {
 		p.room.node.log.Debug("close", "room", p.room.id, "user", p.user, "err", err)
+	}
+}
+
+// subscriberFeedback is the RTCP feedback the SFU negotiates on the media
+// sections it sends: NACK, PLI, FIR and REMB, but not transport-cc, so
+// that a browser receiving it estimates its bandwidth itself and reports
+// it as REMB, which picks its simulcast layer (the SFU runs no send-side
+// estimator). Publishers' sections keep transport-cc.
+var subscriberFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+	{Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+
+// preferREMB offers the publisher's codec alone on sender's media section,
+// with subscriberFeedback.
+func (p *participant) preferREMB(sender *webrtc.RTPSender, up *upTrack) {
+	codec := up.codec
+	codec.RTCPFeedback = nil
+	if up.kind == webrtc.RTPCodecTypeVideo {
+		codec.RTCPFeedback = subscriberFeedback
+	}
+	for _, tr := range p.pc.GetTransceivers() {
+		if tr.Sender() == sender {
+			if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{codec}); err != nil {
+				p.room.node.log.Debug("codec preferences", "room", p.room.id, "user", p.user, "err", err)
+			}
+		}
 	}
 }

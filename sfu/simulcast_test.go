@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,6 +189,23 @@ func TestSimulcastLayers(t *testing.T) {
 	}
 	explain := func() string { return sub.describe() + " / " + pub.describe() }
 	waitFor(t, 15*time.Second, "the low layer under a 100 kbit/s estimate", func() bool { return steady(60) == 0 }, explain)
+	// The SFU's section for the track asks for REMB, not transport-cc: a
+	// browser then reports its estimate.
+	sub.sig.Lock()
+	offer := sub.pc.RemoteDescription().SDP
+	sub.sig.Unlock()
+	checked := 0
+	for _, section := range strings.Split(offer, "m=")[1:] {
+		if strings.Contains(section, "a=sendonly") || strings.Contains(section, "a=sendrecv") {
+			checked++
+			if !strings.Contains(section, "goog-remb") || strings.Contains(section, "transport-cc") {
+				t.Errorf("the SFU's video section negotiates transport-cc or not goog-remb:\n%s", section)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Errorf("no sending section in the SFU's offer:\n%s", offer)
+	}
 
 	mu.Lock()
 	from := len(packets)
