@@ -99,7 +99,10 @@ func (n *Node) Stop() {
 	n.announce(true)
 	close(n.stop)
 	for _, r := range rooms {
-		r.enqueue(r.close)
+		select { // waits for room in a full queue: Stop must reach every room
+		case r.ops <- r.close:
+		case <-r.done:
+		}
 	}
 	n.wg.Wait()
 }
