@@ -35,7 +35,7 @@ export interface Frame {
   limits: Limits; contentType: string; replyTo: bigint; attachments: WireAttachment[]; kind: number; stop: boolean;
   before: bigint; since: bigint; around: bigint; limit: number; oldest: boolean; more: boolean;
   messages: WireMessage[]; reactions: WireReaction[]; users: string[]; presences: WirePresence[];
-  /** Calls (types 17–21): call id, signaling target, candidate sdpMid, SFU mode, end reason. */
+  /** Calls (types 17–22): call id, signaling target (room: the participant a request is about), candidate sdpMid (room: a track's media section), SFU mode, end reason. */
   callId: string; to: string; mid: string; sfu: boolean; endReason: number;
 }
 
