@@ -11,10 +11,15 @@ import (
 // after checking that p is in the call, with From set to the call's owner:
 // the room's moderator.
 func (r *room) request(p *participant, req *bus.Request, f *wire.Frame) *wire.Frame {
+	if f.From != "" {
+		r.moderator = f.From
+	}
 	moderator := f.From != "" && f.From == p.user
 	switch f.Kind {
 	case wire.RoomSubscribe, wire.RoomUnsubscribe, wire.RoomPause, wire.RoomResume, wire.RoomMaxLayer:
 		return r.trackRequest(p, f)
+	case wire.RoomSetMode:
+		return r.setMode(p, moderator, f)
 	}
 	target := p
 	if f.To != "" && f.To != p.user {
@@ -134,4 +139,29 @@ func (r *room) setRole(p *participant, role uint16) {
 			}
 		}
 	}
+}
+
+// setMode opens the room (everyone may speak) or makes it a stage: every
+// participant but the moderator becomes a listener, and so does every
+// newcomer, until the moderator gives them the speaker role.
+func (r *room) setMode(p *participant, moderator bool, f *wire.Frame) *wire.Frame {
+	switch {
+	case !moderator:
+		return errorFrame(f, wire.CodePermissionDenied, "only the call's owner sets the mode")
+	case f.Limit != wire.ModeOpen && f.Limit != wire.ModeStage:
+		return errorFrame(f, wire.CodeBadFrame, "mode is 1 open or 2 stage")
+	}
+	r.stage = f.Limit == wire.ModeStage
+	r.broadcast("", &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMode, CallID: r.id, From: p.user, Limit: f.Limit})
+	role := wire.RoleSpeaker
+	if r.stage {
+		role = wire.RoleListener
+	}
+	for _, user := range r.order {
+		if o := r.parts[user]; o != p && o.role != role {
+			r.setRole(o, role)
+			r.broadcast("", &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomRole, CallID: r.id, From: o.user, Limit: role})
+		}
+	}
+	return ack(f)
 }

@@ -162,3 +162,36 @@ func TestModeration(t *testing.T) {
 			u0.trackEnded("u1/0") && u2.trackEnded("u1/0")
 	}, u0.describe)
 }
+
+// TestStage: in stage mode every participant but the moderator listens
+// (their tracks are removed from everyone); the moderator
+// gives one the speaker role; opening the room makes everyone a speaker.
+func TestStage(t *testing.T) {
+	c := audioRoom(t)
+	u0, u1, u2 := c[0], c[1], c[2]
+	if _, err := u1.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetMode, Limit: wire.ModeStage}); wireCode(err) != wire.CodePermissionDenied {
+		t.Errorf("a non-moderator sets the mode: %v, want permission_denied", err)
+	}
+	if _, err := u0.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetMode, Limit: 3}); wireCode(err) != wire.CodeBadFrame {
+		t.Errorf("mode 3: %v, want bad_frame", err)
+	}
+	if _, err := u0.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetMode, Limit: wire.ModeStage}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "u1 and u2 listeners, their tracks gone", func() bool {
+		return u0.trackEnded("u1/0") && u0.trackEnded("u2/0") && u1.trackEnded("u2/0") && u2.trackEnded("u1/0") &&
+			u2.event(wire.RoomRole, "u1") != nil && u1.event(wire.RoomMode, "u0") != nil
+	}, u0.describe, u1.describe, u2.describe)
+	before := u1.packets("u0/0")
+	waitFor(t, 5*time.Second, "listeners still hear the moderator", func() bool { return u1.packets("u0/0") > before+5 })
+
+	if _, err := u0.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetRole, To: "u2", Limit: wire.RoleSpeaker}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "u2 on stage", func() bool { return u1.packets("u2/0") > 5 && !u1.trackEnded("u2/0") }, u1.describe)
+
+	if _, err := u0.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetMode, Limit: wire.ModeOpen}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "u1 speaks again", func() bool { return u2.packets("u1/0") > 5 && !u2.trackEnded("u1/0") }, u2.describe)
+}

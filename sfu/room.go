@@ -26,6 +26,9 @@ type room struct {
 	order    []string                // user ids in join order
 	closed   bool
 	speakers []string // the last active speakers announced
+
+	moderator string // the call's owner, as core stamps room requests ("" until one arrives)
+	stage     bool   // wire.ModeStage: newcomers but the moderator join as listeners
 }
 
 func newRoom(n *Node, id string) *room {
@@ -140,6 +143,11 @@ func (r *room) join(user, session string) (*participant, error) {
 	p, err := newParticipant(r, user, session)
 	if err != nil {
 		return nil, err
+	}
+	if r.stage && user != r.moderator {
+		p.role = wire.RoleListener
+		r.node.deliver(user, session, &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMode, CallID: r.id,
+			From: r.moderator, Limit: wire.ModeStage})
 	}
 	r.parts[user] = p
 	r.order = append(r.order, user)

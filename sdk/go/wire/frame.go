@@ -170,6 +170,7 @@ const (
 	RoomUnmute      uint8 = 9  // forward your audio again (not after a moderator's forced mute: only a moderator lifts it)
 	RoomKick        uint8 = 10 // a moderator removes To from the room
 	RoomSetRole     uint8 = 11 // a moderator sets To's role: Limit 1 speaker, 2 listener
+	RoomSetMode     uint8 = 12 // a moderator sets the room's mode: Limit 1 open, 2 stage (an audio room: everyone else listens until given the speaker role)
 )
 
 // Room events (Frame.Kind of a room frame, server → client, without ID).
@@ -184,6 +185,13 @@ const (
 	RoomKicked           uint8 = 27 // a moderator removed From (sent to From too, then its peer connection closes)
 	RoomRole             uint8 = 28 // From's role is now Limit (1 speaker, 2 listener)
 	RoomLayer            uint8 = 29 // you now receive layer Limit of simulcast track (From, Mid)
+	RoomMode             uint8 = 30 // the room's mode is now Limit (1 open, 2 stage), set by From
+)
+
+// Room modes (Frame.Limit of RoomSetMode and RoomMode).
+const (
+	ModeOpen  uint16 = 1 // everyone is a speaker (the default)
+	ModeStage uint16 = 2 // participants other than the moderator are listeners unless given the speaker role
 )
 
 // Room roles (Frame.Limit of RoomSetRole and RoomRole).
