@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/bus/bustest"
@@ -14,6 +15,11 @@ import (
 )
 
 func startNodeOn(t testing.TB, srv *server.Server) *Node {
+	t.Helper()
+	return startNodeReg(t, srv, nil)
+}
+
+func startNodeReg(t testing.TB, srv *server.Server, reg prometheus.Registerer) *Node {
 	t.Helper()
 	nc, err := bus.Connect(bus.Config{}, srv, nil)
 	if err != nil {
@@ -25,7 +31,7 @@ func startNodeOn(t testing.TB, srv *server.Server) *Node {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(cfg, nc, nil, nil)
+	n, err := New(cfg, nc, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +48,8 @@ func startNodeOn(t testing.TB, srv *server.Server) *Node {
 // and lose its track.
 func TestRoomFiveClients(t *testing.T) {
 	srv, _ := bustest.Start(t)
-	node := startNodeOn(t, srv)
+	reg := prometheus.NewRegistry()
+	node := startNodeReg(t, srv, reg)
 	const call = "n1-room1"
 	clients := make([]*testClient, 5)
 	for i := range clients {
@@ -86,6 +93,28 @@ func TestRoomFiveClients(t *testing.T) {
 			}
 		}
 	}
+
+	// Per-track stats and forwarding counters reach the metrics (once a second).
+	waitFor(t, 5*time.Second, "per-track metrics of the 5 tracks", func() bool {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tracks, forwarded := 0, 0.0
+		for _, fam := range families {
+			switch fam.GetName() {
+			case "salam_sfu_track_packets":
+				for _, m := range fam.GetMetric() {
+					if m.GetGauge().GetValue() > 0 {
+						tracks++
+					}
+				}
+			case "salam_sfu_rtp_forwarded_total":
+				forwarded = fam.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return tracks == 5 && forwarded > 0
+	})
 
 	// u0 unsubscribes from u1's track: the SFU removes it by renegotiation.
 	if _, err := clients[0].request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomUnsubscribe, To: "u1", Mid: "0"}); err != nil {

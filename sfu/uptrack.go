@@ -135,6 +135,8 @@ func (up *upTrack) requestKeyframe(idx int) {
 // forward is the loop of one layer: read a packet, hand it to every
 // down-track. It allocates nothing per packet.
 func (up *upTrack) forward(l *layer) {
+	gauges := up.m.trackGauges(up.pub.room.id, up.pub.user, up.mid, l.idx)
+	defer up.m.deleteTrack(gauges)
 	buf := make([]byte, 1500)
 	var h rtp.Header
 	clock := up.codec.ClockRate
@@ -185,6 +187,10 @@ func (up *upTrack) forward(l *layer) {
 			up.m.forwarded.Add(forwarded)
 			received, forwarded = 0, 0
 			up.m.jitter.Observe(l.stats.jitterSeconds())
+			gauges.jitter.Set(l.stats.jitterSeconds())
+			gauges.lost.Set(float64(l.stats.lost.Load()))
+			gauges.packets.Set(float64(l.stats.packets.Load()))
+			gauges.bitrate.Set(float64(l.stats.bitrate.Load()))
 			lost := l.stats.lost.Load()
 			up.m.lost.Add(float64(lost - lostReported))
 			lostReported = lost
