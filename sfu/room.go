@@ -87,14 +87,16 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 			r.node.reply(reply, errorFrame(f, wire.CodeNotInCall, "not this participant's session"))
 			return
 		}
-		r.leave(p, true) // a fresh start from a new session (a resume): replace the old one
+		r.leave(p, false) // a fresh start from a new session (a resume): replace the old one
 		p = nil
 	}
 	switch f.Type {
 	case wire.TypeOffer:
-		if p == nil {
+		joined := p == nil
+		if joined {
 			if len(r.parts) >= r.node.cfg.MaxParticipants {
 				r.node.reply(reply, errorFrame(f, wire.CodeCallFull, "room is full"))
+				r.maybeClose()
 				return
 			}
 			var err error
@@ -105,7 +107,11 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 				return
 			}
 		}
-		r.node.reply(reply, p.onOffer(f))
+		out := p.onOffer(f)
+		if joined && out.Type == wire.TypeError { // a first offer that failed leaves nothing behind
+			r.leave(p, true)
+		}
+		r.node.reply(reply, out)
 	case wire.TypeAnswer:
 		r.node.reply(reply, r.need(p, f, p.onAnswer))
 	case wire.TypeCandidate:
