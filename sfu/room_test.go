@@ -156,3 +156,32 @@ func wireCode(err error) wire.Code {
 	}
 	return 0
 }
+
+// TestResumeOnNewSession: a participant that comes back on a new
+// connection (a resumed call) starts over with a fresh offer; the SFU
+// replaces its old peer connection, the others lose its old track and
+// receive the new one, and frames from the old session are refused.
+func TestResumeOnNewSession(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	startNodeOn(t, srv)
+	const call = "n1-resume"
+	a := newTestClient(t, srv, call, "a")
+	b := newTestClient(t, srv, call, "b")
+	a.publish(webrtc.RTPCodecTypeAudio)
+	b.publish(webrtc.RTPCodecTypeAudio)
+	a.join()
+	b.join()
+	waitFor(t, 10*time.Second, "a hears b", func() bool { return a.packets("b/0") > 5 }, a.describe, b.describe)
+
+	b2 := newTestClient(t, srv, call, "b")
+	b2.session = "s-b-2"
+	b2.publish(webrtc.RTPCodecTypeAudio)
+	b2.join()
+	waitFor(t, 10*time.Second, "a hears b's new connection", func() bool {
+		return a.event(wire.RoomTrackUnpublished, "b") != nil && a.packets("b/0") > 5 && !a.trackEnded("b/0") &&
+			b2.packets("a/0") > 5
+	}, a.describe, b2.describe)
+	if _, err := b.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomRaiseHand}); wireCode(err) != wire.CodeNotInCall {
+		t.Errorf("a request from the replaced session: %v, want not_in_call", err)
+	}
+}
