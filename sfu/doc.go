@@ -2,7 +2,9 @@
 // of an escalated call (room id = call id), one pion PeerConnection per
 // participant (unified plan), RTP forwarded from each publisher to every
 // subscriber without decoding, simulcast layer choice per subscriber,
-// active speaker detection and room moderation (PROTOCOL.md §4, 22).
+// NACK answers, active speaker detection and room moderation
+// (PROTOCOL.md §4, 22). README.md has the bandwidth math, the measured
+// capacity of a node and the plan for cascading rooms over nodes.
 //
 // # Signaling
 //
@@ -34,7 +36,11 @@
 //     state is guarded by downTrack.mu, taken by the layers' loops (only
 //     one layer is sent at a time, so it is uncontended) and by retarget.
 //   - Each down-track has one goroutine reading its subscriber's RTCP
-//     (readRTCP), until the sender stops.
+//     (readRTCP), until the sender stops: it answers NACKs from the
+//     layers' packet caches (packetCache.mu, an RWMutex the layer's loop
+//     takes to write one packet) and owns the down-track's retransmitter.
+//   - Metrics: the forwarding loops add their counts and set their
+//     per-track gauges once a second, never per packet.
 //   - One heartbeat goroutine announces the node (bus.SFUAnnounceSubject).
 //
 // Node.Stop closes every room and waits for the rooms' goroutines; the
