@@ -133,6 +133,16 @@ func (dt *downTrack) switched(idx int) {
 		CallID: dt.sub.room.id, From: dt.up.pub.user, Mid: dt.up.mid, Limit: uint16(idx)})
 }
 
+// rebase makes the next packet sent (the target layer's next keyframe)
+// follow the last one sent, as at a layer switch: after a pause or a mute
+// the subscriber sees no sequence gap to NACK, and timestamps advance by
+// the time that passed.
+func (dt *downTrack) rebase() {
+	dt.mu.Lock()
+	dt.current = -1
+	dt.mu.Unlock()
+}
+
 // setMaxLayer caps the layer the subscriber receives.
 func (dt *downTrack) setMaxLayer(idx int) {
 	dt.maxLayer.Store(int32(idx))

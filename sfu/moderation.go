@@ -99,6 +99,7 @@ func (r *room) trackRequest(p *participant, f *wire.Frame) *wire.Frame {
 	case wire.RoomPause:
 		dt.paused.Store(true)
 	case wire.RoomResume:
+		dt.rebase()
 		dt.paused.Store(false)
 		dt.up.requestKeyframe(dt.targetLocked())
 	case wire.RoomMaxLayer:
@@ -114,6 +115,11 @@ func (r *room) trackRequest(p *participant, f *wire.Frame) *wire.Frame {
 func (p *participant) setAudioMuted(muted bool) {
 	for _, up := range p.published {
 		if up.kind == webrtc.RTPCodecTypeAudio {
+			if !muted {
+				for _, dt := range *up.downs.Load() {
+					dt.rebase()
+				}
+			}
 			up.muted.Store(muted)
 		}
 	}

@@ -71,3 +71,46 @@ func TestNackRetransmit(t *testing.T) {
 		t.Errorf("second resend: seq %d payload %v, want %d from layer 1 packet 5005", w.seqs[1], w.payloads[1], first+15)
 	}
 }
+
+// TestPauseResumeContinuous: after a pause, the stream resumes at the next
+// keyframe with the next sequence number, timestamps advanced by the pause.
+func TestPauseResumeContinuous(t *testing.T) {
+	up := fanout(0)
+	dt := newDownTrack(up, &participant{room: up.pub.room, user: "sub"})
+	w := &recordWriter{}
+	dt.bound.Store(&binding{ssrc: 7, pt: 96, clock: 90000, w: w})
+	var ts []uint32
+	send := func(seq uint16, key bool) {
+		h := rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000}
+		payload := []byte{0x10, 0x01}
+		if key {
+			payload[1] = 0
+		}
+		if dt.write(0, &h, payload, key, int64(seq)*33_333_333) {
+			ts = append(ts, dt.out.Timestamp)
+		}
+	}
+	for seq := uint16(0); seq < 10; seq++ {
+		send(seq, seq == 0)
+	}
+	dt.paused.Store(true)
+	for seq := uint16(10); seq < 40; seq++ {
+		send(seq, false)
+	}
+	dt.rebase()
+	dt.paused.Store(false)
+	for seq := uint16(40); seq < 50; seq++ {
+		send(seq, seq == 45)
+	}
+	if len(w.seqs) != 15 {
+		t.Fatalf("sent %d, want 10 before the pause and 5 from the keyframe on", len(w.seqs))
+	}
+	for i := 1; i < len(w.seqs); i++ {
+		if w.seqs[i] != w.seqs[i-1]+1 {
+			t.Fatalf("sequence gap after the resume: %v", w.seqs)
+		}
+	}
+	if gap := ts[10] - ts[9]; gap < 30*3000 || gap > 40*3000 {
+		t.Errorf("timestamp advanced %d over the pause of 35 frames, want about %d", gap, 35*3000)
+	}
+}
