@@ -163,6 +163,20 @@ func (up *upTrack) forward(l *layer) {
 			l.cache.put(h.SequenceNumber, buf[:n])
 		}
 		received++
+		if now.After(flushAt) { // metrics once a second, not per packet
+			up.m.received.Add(received)
+			up.m.forwarded.Add(forwarded)
+			received, forwarded = 0, 0
+			up.m.jitter.Observe(l.stats.jitterSeconds())
+			gauges.jitter.Set(l.stats.jitterSeconds())
+			gauges.lost.Set(float64(l.stats.lost.Load()))
+			gauges.packets.Set(float64(l.stats.packets.Load()))
+			gauges.bitrate.Set(float64(l.stats.bitrate.Load()))
+			lost := l.stats.lost.Load()
+			up.m.lost.Add(float64(lost - lostReported))
+			lostReported = lost
+			flushAt = now.Add(time.Second)
+		}
 		if up.audioLevelID != 0 {
 			if ext := h.GetExtension(up.audioLevelID); len(ext) > 0 {
 				up.loudness.Add(uint64(127 - ext[0]&0x7f))
@@ -181,20 +195,6 @@ func (up *upTrack) forward(l *layer) {
 			if dt.write(l.idx, &h, payload, key, nano) {
 				forwarded++
 			}
-		}
-		if now.After(flushAt) { // metrics once a second, not per packet
-			up.m.received.Add(received)
-			up.m.forwarded.Add(forwarded)
-			received, forwarded = 0, 0
-			up.m.jitter.Observe(l.stats.jitterSeconds())
-			gauges.jitter.Set(l.stats.jitterSeconds())
-			gauges.lost.Set(float64(l.stats.lost.Load()))
-			gauges.packets.Set(float64(l.stats.packets.Load()))
-			gauges.bitrate.Set(float64(l.stats.bitrate.Load()))
-			lost := l.stats.lost.Load()
-			up.m.lost.Add(float64(lost - lostReported))
-			lostReported = lost
-			flushAt = now.Add(time.Second)
 		}
 	}
 }
