@@ -112,20 +112,20 @@ func (s *Service) room(c *call, m *nats.Msg, req *bus.Request, f *wire.Frame) {
 }
 
 // tellSFU tells the call's SFU room that user left (kind wire.CallLeft) or
-// the call ended (wire.CallEnded); no reply.
+// the call ended (wire.CallEnded); no reply. A room never placed by core
+// (its frames went to bus.SFUSignalSubject) is told there, best effort:
+// the SFU also ends a participant whose peer connection closes.
 func (s *Service) tellSFU(c *call, user string, kind uint8) {
-	if !c.sfu || c.sfuNode == "" && !s.anySFU() {
+	if !c.sfu {
 		return
+	}
+	subject := bus.SFUSignalSubject
+	if c.sfuNode != "" {
+		subject = bus.SFUNodeSubject(c.sfuNode)
 	}
 	f := &wire.Frame{Type: wire.TypeCall, Kind: kind, CallID: c.id}
 	out := bus.Request{User: user, Frame: wire.Msgpack.Append(nil, f)}
-	if err := s.nc.Publish(s.sfuSubject(c), out.AppendMsgpack(nil)); err != nil {
+	if err := s.nc.Publish(subject, out.AppendMsgpack(nil)); err != nil {
 		s.log.Warn("tell sfu", "call", c.id, "err", err)
 	}
-}
-
-func (s *Service) anySFU() bool {
-	s.sfus.mu.Lock()
-	defer s.sfus.mu.Unlock()
-	return len(s.sfus.nodes) > 0
 }
