@@ -41,7 +41,10 @@ func TestMain(m *testing.M) {
 }
 
 // runBenchNode serves an SFU node until its stdin closes, answering
-// benchStatsSubject with its allocation count.
+// benchStatsSubject with its allocation count. With
+// SALAM_SFU_BENCH_PROFILE=dir it writes the CPU profile of the measured
+// window (sfu-window-cpu.pprof) and allocation profiles at its start and
+// end (sfu-allocs-1.pprof, sfu-allocs-2.pprof: compare with -diff_base).
 func runBenchNode(url string) error {
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -58,6 +61,14 @@ func runBenchNode(url string) error {
 	if _, err := nc.Subscribe(benchStatsSubject, func(m *nats.Msg) {
 		if dir := os.Getenv("SALAM_SFU_BENCH_PROFILE"); dir != "" {
 			profiles++
+			switch profiles { // the measured window only: between the first and second stats requests
+			case 1:
+				if f, err := os.Create(dir + "/sfu-window-cpu.pprof"); err == nil {
+					_ = pprof.StartCPUProfile(f)
+				}
+			case 2:
+				pprof.StopCPUProfile()
+			}
 			runtime.GC()
 			if h, err := os.Create(fmt.Sprintf("%s/sfu-allocs-%d.pprof", dir, profiles)); err == nil {
 				_ = pprof.Lookup("allocs").WriteTo(h, 0)
@@ -73,21 +84,8 @@ func runBenchNode(url string) error {
 	if err := n.Start(); err != nil {
 		return err
 	}
-	if dir := os.Getenv("SALAM_SFU_BENCH_PROFILE"); dir != "" { // CPU and allocation profiles of the node
+	if os.Getenv("SALAM_SFU_BENCH_PROFILE") != "" { // allocation profiles of the measured window
 		runtime.MemProfileRate = 4096
-		f, err := os.Create(dir + "/sfu-cpu.pprof")
-		if err != nil {
-			return err
-		}
-		_ = pprof.StartCPUProfile(f)
-		defer func() {
-			pprof.StopCPUProfile()
-			_ = f.Close()
-			if h, err := os.Create(dir + "/sfu-allocs.pprof"); err == nil {
-				_ = pprof.Lookup("allocs").WriteTo(h, 0)
-				_ = h.Close()
-			}
-		}()
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	n.Stop()
