@@ -133,6 +133,12 @@ func (r *room) setRole(p *participant, role uint16) {
 	}
 	p.role = role
 	for _, up := range p.published {
+		if role == wire.RoleListener {
+			r.broadcast(p.user, &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomTrackUnpublished, CallID: r.id,
+				From: p.user, Mid: up.mid})
+		} else {
+			r.broadcast(p.user, up.publishedEvent())
+		}
 		for _, user := range r.order {
 			sub := r.parts[user]
 			if sub == p {

@@ -147,7 +147,8 @@ func TestModeration(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "u2 a listener, its track removed", func() bool {
-		return everyone(wire.RoomRole, "u2")() && u0.trackEnded("u2/0") && u1.trackEnded("u2/0")
+		return everyone(wire.RoomRole, "u2")() && u0.trackEnded("u2/0") && u1.trackEnded("u2/0") &&
+			u1.event(wire.RoomTrackUnpublished, "u2") != nil
 	}, u0.describe)
 	if err := req(u0, wire.RoomSetRole, "u2", 7); wireCode(err) != wire.CodeBadFrame {
 		t.Errorf("role 7: %v, want bad_frame", err)
