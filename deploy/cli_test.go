@@ -257,7 +257,7 @@ func TestCLIFromSource(t *testing.T) {
 			t.Errorf("operations path %s not found", p)
 		}
 	}
-	for _, bad := range [][]string{{"sfu"}, {"edge", "--nope"}, {"edge", "--config"}, {"tuning", "apply", "edge-2m"}, {"tuning", "fix", "edge-50k"}} {
+	for _, bad := range [][]string{{"nope"}, {"edge", "--nope"}, {"edge", "--config"}, {"tuning", "apply", "edge-2m"}, {"tuning", "fix", "edge-50k"}} {
 		if _, err := c.parse(bad); err == nil {
 			t.Errorf("salam %v accepted", bad)
 		}

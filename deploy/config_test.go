@@ -15,6 +15,7 @@ import (
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
+	"github.com/salamhq/salam/sfu"
 )
 
 // salamConfig mirrors cmd/salam's config (package main, not importable)
@@ -42,6 +43,7 @@ type salamConfig struct {
 	} `yaml:"presence"`
 	Calls   calls.Config   `yaml:"calls"`
 	DevTURN devturn.Config `yaml:"dev_turn"`
+	SFU     sfu.Config     `yaml:"sfu"`
 }
 
 // decodeSalamConfig decodes like cmd/salam does: unknown keys are errors,

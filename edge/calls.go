@@ -11,7 +11,7 @@ import (
 // client is in one call at a time, a few while switching.
 const maxTrackedCalls = 4
 
-// callFrame forwards a call action or a signaling frame to the core process
+// callFrame forwards a call action, a signaling or a room frame to the core process
 // that holds the call (its node, from the call id), or a create to any core
 // process. Core checks everything else; the edge only routes.
 func (c *conn) callFrame(f *wire.Frame) {

@@ -44,7 +44,7 @@ func (c *conn) handleEnvelope(f *wire.Frame) {
 		}
 	case wire.TypePresence:
 		c.presenceQuery(f)
-	case wire.TypeCall, wire.TypeOffer, wire.TypeAnswer, wire.TypeCandidate, wire.TypeEndOfCandidates:
+	case wire.TypeCall, wire.TypeOffer, wire.TypeAnswer, wire.TypeCandidate, wire.TypeEndOfCandidates, wire.TypeRoom:
 		c.callFrame(f)
 	case wire.TypePing:
 		id := f.ID

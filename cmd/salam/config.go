@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
+	"github.com/salamhq/salam/sfu"
 )
 
 // config is the whole process configuration: a YAML file (--config), then
@@ -34,6 +36,7 @@ type config struct {
 	Presence presenceConfig     `yaml:"presence"`
 	Calls    calls.Config       `yaml:"calls"`
 	DevTURN  devturn.Config     `yaml:"dev_turn"` // a TURN/STUN server on loopback inside salam up
+	SFU      sfu.Config         `yaml:"sfu"`      // the SFU node of salam sfu, and the in-process one of salam up
 	Store    storeConfig        `yaml:"store"`
 	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
 	// GCPercent is the Go GC target (GOGC) of the process; 0 picks it by
@@ -73,6 +76,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	cfg := &config{Data: "./salam-data", LogLevel: "info"}
 	cfg.Edge.ReusePort = true
 	cfg.DevTURN.Enabled = name == "up" // development only: salam up runs it unless the config turns it off
+	cfg.SFU.Loopback = name == "up"    // salam up's SFU gathers only 127.0.0.1 unless the config says otherwise
 	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
 	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")
 	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
@@ -83,6 +87,8 @@ func parseConfig(name string, args []string) (*config, error) {
 	natsListen := fs.String("nats-listen", "", "salam up: also expose the embedded NATS on this address (env SALAM_NATS_LISTEN)")
 	secret := fs.String("auth-secret", "", "HS256 secret (env SALAM_AUTH_SECRET); default: the dev secret in --data")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env SALAM_LOG_LEVEL)")
+	udpPorts := fs.String("udp-ports", "", "SFU: ICE UDP port range min-max (env SALAM_SFU_UDP_PORTS); empty = any")
+	natIPs := fs.String("nat-ips", "", "SFU: public IPs of a 1:1 NAT, comma-separated (env SALAM_SFU_NAT_IPS)")
 	fs.BoolVar(&cfg.Pprof, "pprof", os.Getenv("SALAM_PPROF") != "", "serve /debug/pprof/ on the listener (env SALAM_PPROF=1); never on a public port")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -113,6 +119,21 @@ func parseConfig(name string, args []string) (*config, error) {
 	set(&cfg.LogLevel, *logLevel, "SALAM_LOG_LEVEL")
 	set(&cfg.Store.PostgresURL, *postgres, "SALAM_POSTGRES_URL")
 	set(&cfg.Presence.RedisAddr, *redisAddr, "SALAM_REDIS_ADDR")
+	var ports, ips string
+	set(&ports, *udpPorts, "SALAM_SFU_UDP_PORTS")
+	set(&ips, *natIPs, "SALAM_SFU_NAT_IPS")
+	if ports != "" {
+		lo, hi, ok := strings.Cut(ports, "-")
+		min, err1 := strconv.ParseUint(lo, 10, 16)
+		max, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("--udp-ports %q: want min-max", ports)
+		}
+		cfg.SFU.UDPPortMin, cfg.SFU.UDPPortMax = uint16(min), uint16(max)
+	}
+	if ips != "" {
+		cfg.SFU.NAT1To1IPs = strings.Split(ips, ",")
+	}
 	var urls string
 	set(&urls, *natsURLs, "SALAM_NATS_URL")
 	if urls != "" {
@@ -145,6 +166,10 @@ func parseConfig(name string, args []string) (*config, error) {
 	}
 	cfg.Calls.EnsureDefaults()
 	if err := cfg.Calls.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.SFU.EnsureDefaults()
+	if err := cfg.SFU.Validate(); err != nil {
 		return nil, err
 	}
 	cfg.DevTURN.EnsureDefaults()

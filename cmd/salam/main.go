@@ -1,6 +1,6 @@
 // Command salam is the one binary of Salam: `salam up` runs everything in one
-// process; `salam edge` and `salam core` run the parts separately against
-// external NATS; `salam token` mints a development token; `salam loadgen`
+// process; `salam edge`, `salam core` and `salam sfu` run the parts
+// separately against external NATS; `salam token` mints a development token; `salam loadgen`
 // measures a running cluster.
 package main
 
@@ -18,6 +18,7 @@ var commands = map[string]struct {
 	"up":             {cmdUp, "run edge + core + an in-process NATS server (the embedded default)"},
 	"edge":           {cmdEdge, "run an edge only, against external NATS (--nats)"},
 	"core":           {cmdCore, "run core services only, against external NATS (--nats)"},
+	"sfu":            {cmdSFU, "run an SFU node only (media host), against external NATS (--nats, --udp-ports, --nat-ips)"},
 	"token":          {cmdToken, "print a development token for --user (same --data as salam up)"},
 	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, broadcast, chat, dm, presence, reconnect) or plan nodes from reports"},
 	"tuning":         {cmdTuning, "check, apply or explain kernel and NIC tuning profiles"},
@@ -46,7 +47,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: salam COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"up", "edge", "core", "token", "loadgen", "tuning"} {
+	for _, name := range []string{"up", "edge", "core", "sfu", "token", "loadgen", "tuning"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nrun 'salam COMMAND -h' for its flags")

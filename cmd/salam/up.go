@@ -28,14 +28,16 @@ import (
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
+	"github.com/salamhq/salam/sfu"
 )
 
 // roles says which components a process runs.
-type roles struct{ edge, core, embeddedNATS bool }
+type roles struct{ edge, core, sfu, embeddedNATS bool }
 
 func cmdUp(args []string) error {
-	return run("up", args, roles{edge: true, core: true, embeddedNATS: true})
+	return run("up", args, roles{edge: true, core: true, sfu: true, embeddedNATS: true})
 }
+func cmdSFU(args []string) error  { return run("sfu", args, roles{sfu: true}) }
 func cmdEdge(args []string) error { return run("edge", args, roles{edge: true}) }
 func cmdCore(args []string) error { return run("core", args, roles{core: true}) }
 
@@ -124,14 +126,30 @@ func run(name string, args []string, r roles) error {
 		}
 		defer callSvc.Stop()
 	}
-	verifier, err := cfg.verifier()
-	if err != nil {
-		return err
+	var sfuNode *sfu.Node
+	if r.sfu && (name == "sfu" || !cfg.SFU.Disabled) {
+		if sfuNode, err = sfu.New(cfg.SFU, nc, log, reg); err != nil {
+			return err
+		}
+		if err := sfuNode.Start(); err != nil {
+			return err
+		}
+		defer sfuNode.Stop()
+		log.Info("sfu node", "node", sfuNode.ID(), "loopback", cfg.SFU.Loopback, "udp_ports",
+			fmt.Sprintf("%d-%d", cfg.SFU.UDPPortMin, cfg.SFU.UDPPortMax), "nat_1to1_ips", cfg.SFU.NAT1To1IPs)
+	}
+	var verifier *auth.Verifier
+	if r.edge || r.core {
+		if verifier, err = cfg.verifier(); err != nil {
+			return err
+		}
 	}
 	var srv *edge.Server
 	var draining atomic.Bool
 	mux := opsHandler(reg, nc, cfg.Pprof, draining.Load)
-	if core != nil { // REST /v1 runs in core, with the WebSocket's tokens, here and for every edge over NATS
+	if !r.edge && !r.core { // an SFU alone: operations only
+		// no REST
+	} else if core != nil { // REST /v1 runs in core, with the WebSocket's tokens, here and for every edge over NATS
 		authenticate := func(r *http.Request) (string, error) {
 			claims, err := verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 			return claims.UserID, err
@@ -174,7 +192,12 @@ func run(name string, args []string, r roles) error {
 		}
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Edge.HandshakeTimeout}
 		go httpSrv.Serve(ln)
-		announce(name, ln.Addr().String(), cfg, ns)
+		if r.core {
+			announce(name, ln.Addr().String(), cfg, ns)
+		} else {
+			fmt.Fprintf(os.Stderr, "salam %s: listening on %s (health and metrics: /healthz /readyz /metrics); sfu node %s\n",
+				name, ln.Addr(), sfuNode.ID())
+		}
 	}
 
 	stop := make(chan os.Signal, 1)
@@ -195,6 +218,9 @@ func run(name string, args []string, r roles) error {
 	}
 	if callSvc != nil { // before NATS drains: its calls end, and the participants are told
 		callSvc.Stop()
+	}
+	if sfuNode != nil { // its rooms close: peer connections end
+		sfuNode.Stop()
 	}
 	if core != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -301,6 +301,7 @@ func (s *Service) resume(c *call, p *participant, session string) {
 // leave removes a participant; the last one ends the call.
 func (s *Service) leave(sh *shard, c *call, user string) {
 	c.removeParticipant(user)
+	s.tellSFU(c, user, wire.CallLeft)
 	now := time.Now()
 	s.persist("leave "+c.id, func(ctx context.Context) error { return s.store.LeaveCall(ctx, c.id, user, now) })
 	left := c.event(wire.CallLeft, user)
@@ -327,6 +328,7 @@ func (s *Service) end(sh *shard, c *call, reason EndReason, by string) {
 	if c.ringTimer != nil {
 		c.ringTimer.Stop()
 	}
+	s.tellSFU(c, c.caller, wire.CallEnded)
 	ended := c.event(wire.CallEnded, by)
 	if by == "" {
 		ended.From = c.caller

@@ -14,6 +14,7 @@ type call struct {
 	created             time.Time
 	answered            bool
 	sfu                 bool
+	sfuNode             string          // the SFU node its room is placed on; "" = not yet
 	members             map[string]bool // channel members when the call started (not banned)
 	ringing             map[string]bool // members rung who have not answered
 	parts               []*participant  // in join order: earlier is impolite (see pairOf)

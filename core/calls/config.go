@@ -15,6 +15,7 @@ type Config struct {
 	ProbeInterval     time.Duration `yaml:"probe_interval"`      // how often participants' connections are checked (edges that died); default 5s
 	MaxParticipants   int           `yaml:"max_participants"`    // per call; default 16 (error 307 over it)
 	SFUThreshold      int           `yaml:"sfu_threshold"`       // more participants than this moves the call to the SFU; default 4
+	SFULiveness       time.Duration `yaml:"sfu_liveness"`        // an SFU node silent this long gets no new rooms (its heartbeat is sfu.heartbeat, default 2s); default 6s
 	MaxSDPBytes       int           `yaml:"max_sdp_bytes"`       // one offer or answer; default 16384 (error 7 over it)
 	MaxCandidateBytes int           `yaml:"max_candidate_bytes"` // one candidate; default 512
 	CandidateRate     float64       `yaml:"candidate_rate"`      // candidates/s per participant; default 10 (error 6 over it)
@@ -37,6 +38,7 @@ func (c *Config) EnsureDefaults() {
 	setDefault(&c.ProbeInterval, 5*time.Second)
 	setDefault(&c.MaxParticipants, 16)
 	setDefault(&c.SFUThreshold, 4)
+	setDefault(&c.SFULiveness, 6*time.Second)
 	setDefault(&c.MaxSDPBytes, 16384)
 	setDefault(&c.MaxCandidateBytes, 512)
 	setDefault(&c.CandidateRate, 10)
@@ -63,6 +65,7 @@ func (c *Config) Validate() error {
 		{c.ProbeInterval >= 100*time.Millisecond, "probe_interval (≥ 100ms)"},
 		{c.MaxParticipants >= 2 && c.MaxParticipants <= 1000, "max_participants (2–1000)"},
 		{c.SFUThreshold >= 2, "sfu_threshold (≥ 2)"},
+		{c.SFULiveness >= 100*time.Millisecond, "sfu_liveness (≥ 100ms)"},
 		{c.MaxSDPBytes >= 1024 && c.MaxSDPBytes <= 1<<20, "max_sdp_bytes (1 KiB – 1 MiB)"},
 		{c.MaxCandidateBytes >= 64 && c.MaxCandidateBytes <= 4096, "max_candidate_bytes (64–4096)"},
 		{c.CandidateRate > 0 && c.CandidateBurst > 0, "candidate_rate/candidate_burst"},

@@ -41,9 +41,17 @@
 // # The SFU
 //
 // Past Config.SFUThreshold participants a call escalates: participants are
-// told to renegotiate with the SFU, and signaling without "to" is forwarded
-// on bus.SFUSignalSubject with the client's reply subject. The SFU itself
-// is issue 6: until it subscribes, those signals are answered unavailable.
+// told to renegotiate with the SFU. The call's room is placed on the live
+// SFU node (heartbeats on bus.SFUAnnounceSubject, kept Config.SFULiveness)
+// with the fewest participants, at its first SFU-bound frame, and placed
+// again if that node stops announcing. Signaling without "to" and room
+// requests (wire type 22, stamped with the call's owner as From: the
+// moderator) are forwarded to that node's bus.SFUNodeSubject with the
+// client's reply subject, so the SFU answers the client itself; with no
+// SFU node known they go to bus.SFUSignalSubject (any node in queue group
+// "sfu", or "no responders": unavailable). Leaves and the end of an
+// escalated call are told to the room (call frames CallLeft, CallEnded,
+// no reply). See package sfu.
 //
 // It must not import edge or a storage implementation.
 package calls

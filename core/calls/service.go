@@ -48,6 +48,9 @@ type Service struct {
 	iceMu sync.Mutex
 	ice   ICEConfig
 
+	sfus    sfuNodes
+	sfusSub *nats.Subscription
+
 	stopOnce sync.Once
 }
 
@@ -85,7 +88,8 @@ func NewService(nc *nats.Conn, store Store, members Members, cfg Config, log *sl
 	}
 	s := &Service{nc: nc, store: store, members: members, cfg: cfg, node: node, ice: cfg.ICE,
 		log: log.With("component", "calls", "node", node), seed: maphash.MakeSeed(),
-		writes: make(chan func(context.Context) error, writeQueue), stop: make(chan struct{})}
+		writes: make(chan func(context.Context) error, writeQueue), stop: make(chan struct{}),
+		sfus: sfuNodes{nodes: make(map[string]sfuNode)}}
 	for range shardCount {
 		s.shards = append(s.shards, &shard{in: make(chan func(), shardQueue), calls: make(map[string]*call)})
 	}
@@ -144,6 +148,9 @@ func (s *Service) Start() error {
 	if s.creates, err = bus.Serve(s.nc, bus.CallCreateSubject, 256, s.onCreate); err != nil {
 		return err
 	}
+	if s.sfusSub, err = s.nc.Subscribe(bus.SFUAnnounceSubject, s.onSFUAnnounce); err != nil {
+		return err
+	}
 	return s.nc.Flush()
 }
 
@@ -170,6 +177,9 @@ func (s *Service) stopNow() {
 		}
 	}
 	wg.Wait()
+	if s.sfusSub != nil {
+		_ = s.sfusSub.Unsubscribe()
+	}
 	close(s.stop)
 	s.inflight.Wait()
 	s.done.Wait()
@@ -276,11 +286,14 @@ func (s *Service) handle(sh *shard, m *nats.Msg, req *bus.Request, f *wire.Frame
 		s.reply(m, errorFrame(f, wire.CodeCallNotFound, "no such call"))
 		return
 	}
-	if f.Type == wire.TypeCall {
+	switch f.Type {
+	case wire.TypeCall:
 		s.action(sh, c, m, req, f)
-		return
+	case wire.TypeRoom:
+		s.room(c, m, req, f)
+	default:
+		s.signal(c, m, req, f)
 	}
-	s.signal(c, m, req, f)
 }
 
 // reply answers a request with a wire frame.

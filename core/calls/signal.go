@@ -21,9 +21,7 @@ func (s *Service) signal(c *call, m *nats.Msg, req *bus.Request, f *wire.Frame) 
 		return
 	}
 	if f.To == "" { // to the SFU, which answers the client itself
-		if err := s.nc.PublishRequest(bus.SFUSignalSubject, m.Reply, m.Data); err != nil {
-			s.reply(m, errorFrame(f, wire.CodeUnavailable, "sfu unavailable"))
-		}
+		s.toSFU(c, m, f, m.Data)
 		return
 	}
 	to := c.participant(f.To)

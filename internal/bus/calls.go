@@ -21,11 +21,13 @@ const (
 	// connection, a Request whose User is that member and whose Frame is the
 	// ringing call frame: what a push service turns into a notification.
 	PushCallSubject = Prefix + ".push.call"
-	// SFUSignalSubject carries signaling frames addressed to the SFU (no
-	// "to") of a call that escalated: a Request from the participant, sent
-	// with the edge's reply subject so the SFU (issue 6) answers the client
-	// directly. Nothing subscribes to it yet: NATS answers "no responders"
-	// and the client gets wire.CodeUnavailable.
+	// SFUSignalSubject carries SFU-bound frames (signaling without "to",
+	// room requests, core's leave/end notices) of an escalated call whose
+	// room core could not place on a known SFU node: a Request from the
+	// participant, sent with the edge's reply subject so the SFU answers the
+	// client directly. Every SFU node subscribes in queue group "sfu"; with
+	// none, NATS answers "no responders" and the client gets
+	// wire.CodeUnavailable. Placed rooms use SFUNodeSubject.
 	SFUSignalSubject = Prefix + ".sfu.signal"
 
 	callPrefix = Prefix + ".call."
@@ -158,4 +160,28 @@ func (d *Delivery) DecodeMsgpack(data []byte) error {
 		return fmt.Errorf("bus: decode delivery: %w", err)
 	}
 	return nil
+}
+
+// SFU subjects besides SFUSignalSubject.
+const (
+	// SFUAnnounceSubject carries each SFU node's SFUAnnounce heartbeat, for
+	// core to place rooms on live nodes.
+	SFUAnnounceSubject = Prefix + ".sfu.nodes"
+	sfuNodePrefix      = Prefix + ".sfu.node."
+)
+
+// SFUNodeSubject returns "salam.sfu.node.<node>", where SFU node node
+// takes the SFU-bound frames (Requests as on SFUSignalSubject) of the rooms
+// placed on it.
+func SFUNodeSubject(node string) string { return sfuNodePrefix + node }
+
+// SFUAnnounce is the heartbeat an SFU node publishes (JSON) on
+// SFUAnnounceSubject: core places a call's room on the live node with the
+// fewest participants.
+type SFUAnnounce struct {
+	Node         string `json:"node"`
+	Rooms        int    `json:"rooms"`
+	Participants int    `json:"participants"`
+	MaxRooms     int    `json:"max_rooms"`
+	Stopping     bool   `json:"stopping,omitempty"` // the node takes no new rooms
 }

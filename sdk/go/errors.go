@@ -73,6 +73,7 @@ var (
 	ErrWrongState           = &Error{Code: wire.CodeWrongState}
 	ErrPeerReconnecting     = &Error{Code: wire.CodePeerReconnecting}
 	ErrSFUMode              = &Error{Code: wire.CodeSFUMode}
+	ErrTrackNotFound        = &Error{Code: wire.CodeTrackNotFound}
 )
 
 // Errors of the client itself.

@@ -48,6 +48,7 @@ const (
 	CodeWrongState       Code = 309 // the action does not fit the call's state
 	CodePeerReconnecting Code = 310 // the target's connection dropped; it resumes with an ICE restart; temporary
 	CodeSFUMode          Code = 311 // the call moved to the SFU: no new peer-to-peer offers
+	CodeTrackNotFound    Code = 312 // a room request names a track (To, Mid) the SFU does not forward to the sender
 )
 
 var codeNames = map[Code]string{
@@ -65,6 +66,7 @@ var codeNames = map[Code]string{
 	CodeNoOffer: "no_offer", CodeGlare: "glare", CodeOutOfOrder: "out_of_order", CodeDuplicate: "duplicate",
 	CodeCallFull: "call_full", CodeBadSDP: "bad_sdp", CodeWrongState: "wrong_state",
 	CodePeerReconnecting: "peer_reconnecting", CodeSFUMode: "sfu_mode",
+	CodeTrackNotFound: "track_not_found",
 }
 
 // String returns the snake_case name of the code, or its number when unknown.

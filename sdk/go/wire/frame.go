@@ -34,17 +34,20 @@ const (
 	TypeAnswer          Type = 19 // either way: the SDP answer (Data) to the outstanding offer of To
 	TypeCandidate       Type = 20 // either way: a trickle ICE candidate (Data: the candidate attribute, Mid) for To
 	TypeEndOfCandidates Type = 21 // either way: the sender gathered all its candidates for To
+
+	// Rooms on the SFU (§4, 22).
+	TypeRoom Type = 22 // client → server: a room request about call CallID (Kind: RoomSubscribe…); server → client: a room event (Kind: RoomTrackPublished…)
 )
 
 // MaxType is the highest frame type this version knows.
-const MaxType = TypeEndOfCandidates
+const MaxType = TypeRoom
 
 // Known reports whether t is a frame type of protocol v1.
 func (t Type) Known() bool { return t >= TypeConnect && t <= MaxType }
 
 var typeNames = [...]string{"", "connect", "connected", "subscribe", "unsubscribe", "publish",
 	"ack", "error", "event", "ping", "pong", "reconnect", "typing", "receipt", "history", "messages", "presence",
-	"call", "offer", "answer", "candidate", "end_of_candidates"}
+	"call", "offer", "answer", "candidate", "end_of_candidates", "room"}
 
 // String returns the lower-case name used in PROTOCOL.md and in metric labels.
 func (t Type) String() string {
@@ -150,6 +153,51 @@ const (
 	OfferInitial     uint8 = 0 // the first offer of a pair, or a fresh start after losing the peer connection
 	OfferICERestart  uint8 = 1 // new ICE credentials on an established pair (after a network change or resume)
 	OfferRenegotiate uint8 = 2 // tracks added or removed on an established pair
+)
+
+// Room requests (Frame.Kind of a room frame, client → server, about the
+// escalated call CallID). A track is named by its publisher (To) and the
+// publisher's media section (Mid). Each is answered by ack or error.
+const (
+	RoomSubscribe   uint8 = 1  // receive track (To, Mid) again after an unsubscribe (tracks are subscribed by default)
+	RoomUnsubscribe uint8 = 2  // stop receiving track (To, Mid): the server removes it by renegotiation
+	RoomPause       uint8 = 3  // keep track (To, Mid) negotiated but stop its packets
+	RoomResume      uint8 = 4  // resume a paused track
+	RoomMaxLayer    uint8 = 5  // simulcast track (To, Mid): forward at most layer Limit (0 low, 1 medium, 2 high)
+	RoomRaiseHand   uint8 = 6  // raise your hand
+	RoomLowerHand   uint8 = 7  // lower your hand (a moderator: To's)
+	RoomMute        uint8 = 8  // stop forwarding your audio (a moderator: To's audio, forced)
+	RoomUnmute      uint8 = 9  // forward your audio again (not after a moderator's forced mute: only a moderator lifts it)
+	RoomKick        uint8 = 10 // a moderator removes To from the room
+	RoomSetRole     uint8 = 11 // a moderator sets To's role: Limit 1 speaker, 2 listener
+	RoomSetMode     uint8 = 12 // a moderator sets the room's mode: Limit 1 open, 2 stage (an audio room: everyone else listens until given the speaker role)
+)
+
+// Room events (Frame.Kind of a room frame, server → client, without ID).
+const (
+	RoomTrackPublished   uint8 = 20 // From published track Mid (ContentType: its codec's MIME type); you receive it unless you unsubscribe
+	RoomTrackUnpublished uint8 = 21 // track (From, Mid) is gone: From left, was kicked or stopped it
+	RoomActiveSpeakers   uint8 = 22 // Users: the loudest speakers now, loudest first (empty: silence)
+	RoomHandRaised       uint8 = 23 // From raised a hand
+	RoomHandLowered      uint8 = 24 // From's hand is down
+	RoomMuted            uint8 = 25 // From's audio is no longer forwarded (Stop: forced by a moderator)
+	RoomUnmuted          uint8 = 26 // From's audio is forwarded again
+	RoomKicked           uint8 = 27 // a moderator removed From (sent to From too, then its peer connection closes)
+	RoomRole             uint8 = 28 // From's role is now Limit (1 speaker, 2 listener)
+	RoomLayer            uint8 = 29 // you now receive layer Limit of simulcast track (From, Mid)
+	RoomMode             uint8 = 30 // the room's mode is now Limit (1 open, 2 stage), set by From
+)
+
+// Room modes (Frame.Limit of RoomSetMode and RoomMode).
+const (
+	ModeOpen  uint16 = 1 // everyone is a speaker (the default)
+	ModeStage uint16 = 2 // participants other than the moderator are listeners unless given the speaker role
+)
+
+// Room roles (Frame.Limit of RoomSetRole and RoomRole).
+const (
+	RoleSpeaker  uint16 = 1 // publishes and receives
+	RoleListener uint16 = 2 // receives only: its published tracks are not forwarded
 )
 
 // Event kinds (Frame.Kind of an event).

@@ -9,7 +9,7 @@ export const ErrorCode = {
   TooManySubscriptions: 14, ChannelNotFound: 100, NotMember: 101, Conflict: 102, ChannelFull: 103,
   MessageNotFound: 104, MessageDeleted: 105, Banned: 106, TooManyUsers: 200,
   CallNotFound: 300, NotInCall: 301, TargetNotInCall: 302, NoOffer: 303, Glare: 304, OutOfOrder: 305, Duplicate: 306,
-  CallFull: 307, BadSDP: 308, WrongState: 309, PeerReconnecting: 310, SFUMode: 311,
+  CallFull: 307, BadSDP: 308, WrongState: 309, PeerReconnecting: 310, SFUMode: 311, TrackNotFound: 312,
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 

@@ -16,7 +16,7 @@ export const SUBPROTOCOL_JSON = "salam.v1.json";
 export const FrameType = {
   Connect: 1, Connected: 2, Subscribe: 3, Unsubscribe: 4, Publish: 5, Ack: 6, Error: 7, Event: 8,
   Ping: 9, Pong: 10, Reconnect: 11, Typing: 12, Receipt: 13, History: 14, Messages: 15, Presence: 16,
-  Call: 17, Offer: 18, Answer: 19, Candidate: 20, EndOfCandidates: 21,
+  Call: 17, Offer: 18, Answer: 19, Candidate: 20, EndOfCandidates: 21, Room: 22,
 } as const;
 
 export interface Limits { maxFrame: number; publishRate: number; publishBurst: number; pingInterval: number; maxSubscribed: number }
@@ -35,7 +35,7 @@ export interface Frame {
   limits: Limits; contentType: string; replyTo: bigint; attachments: WireAttachment[]; kind: number; stop: boolean;
   before: bigint; since: bigint; around: bigint; limit: number; oldest: boolean; more: boolean;
   messages: WireMessage[]; reactions: WireReaction[]; users: string[]; presences: WirePresence[];
-  /** Calls (types 17–21): call id, signaling target, candidate sdpMid, SFU mode, end reason. */
+  /** Calls (types 17–22): call id, signaling target (room: the participant a request is about), candidate sdpMid (room: a track's media section), SFU mode, end reason. */
   callId: string; to: string; mid: string; sfu: boolean; endReason: number;
 }
 

@@ -1,0 +1,99 @@
+package sfu
+
+import (
+	"crypto/rand"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// audioLevelURI is the RTP header extension carrying a packet's audio level
+// (RFC 6464), read for active speaker detection.
+const audioLevelURI = sdp.AudioLevelURI
+
+// newAPI builds the pion API every peer connection of the node shares: the
+// default codecs, the audio level and simulcast header extensions, the
+// interceptors (NACK generator, RTCP sender and receiver reports, TWCC
+// feedback to publishers), and the network settings of cfg.
+func newAPI(cfg *Config) (*webrtc.API, error) {
+	var media webrtc.MediaEngine
+	if err := media.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	exts := []struct {
+		uri  string
+		kind webrtc.RTPCodecType
+	}{
+		{audioLevelURI, webrtc.RTPCodecTypeAudio},
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeVideo},
+		{sdp.SDESRTPStreamIDURI, webrtc.RTPCodecTypeVideo},
+		{sdp.SDESRepairRTPStreamIDURI, webrtc.RTPCodecTypeVideo},
+	}
+	for _, e := range exts {
+		if err := media.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, e.kind); err != nil {
+			return nil, err
+		}
+	}
+	// Pion's default interceptors but two: NACKs are answered by the
+	// down-tracks (retransmit.go) and the stats interceptor is replaced by
+	// the forwarding loops' own counters, both per-packet costs.
+	var reg interceptor.Registry
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	media.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	media.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	reg.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(&reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(&media, &reg); err != nil {
+		return nil, err
+	}
+	se, err := settingEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(&media), webrtc.WithInterceptorRegistry(&reg),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+func settingEngine(cfg *Config) (webrtc.SettingEngine, error) {
+	var se webrtc.SettingEngine
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return se, err
+		}
+	}
+	if cfg.Loopback {
+		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		if len(cfg.NAT1To1IPs) == 0 {
+			se.SetNAT1To1IPs([]string{"127.0.0.1"}, webrtc.ICECandidateTypeHost)
+		}
+	}
+	if len(cfg.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	return se, nil
+}
+
+// randomID returns 12 random letters and digits.
+func randomID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
+}

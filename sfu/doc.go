@@ -1,0 +1,50 @@
+// Package sfu is Salam's selective forwarding unit: rooms of participants
+// of an escalated call (room id = call id), one pion PeerConnection per
+// participant (unified plan), RTP forwarded from each publisher to every
+// subscriber without decoding, simulcast layer choice per subscriber,
+// NACK answers, active speaker detection and room moderation
+// (PROTOCOL.md §4, 22). README.md has the bandwidth math, the measured
+// capacity of a node and the plan for cascading rooms over nodes.
+//
+// # Signaling
+//
+// Clients never reach the SFU directly: core/calls checks every SFU-bound
+// frame of a participant (sequence, session, limits) and forwards it, as a
+// bus.Request with the edge's reply subject, on the subject of the node the
+// room is placed on (bus.SFUNodeSubject) or, before placement, on
+// bus.SFUSignalSubject (queue group "sfu"). The node answers the client on
+// that reply subject (an answer, an ack or an error) and sends its own
+// frames (renegotiation offers, room events) to the participant's session
+// as bus.Deliveries on bus.UserSubject. The client offers first; from then
+// on the SFU offers whenever the tracks a participant receives change
+// (OfferRenegotiate), one exchange at a time; it is the impolite side: a
+// client offer that crosses its own is refused with glare. The SFU does not
+// trickle: its SDP carries its candidates.
+//
+// # Goroutines and locks
+//
+//   - nats.go's goroutine runs Node.onMsg, which decodes a frame and queues
+//     it to its room. Node.mu guards the room map.
+//   - Each room has one goroutine (room.run) that owns the room, its
+//     participants and their peer connections: signaling, pion callbacks
+//     (OnTrack, connection state) and the speaker ticker all run there as
+//     queued operations; no lock.
+//   - Each layer of a published track has one goroutine (upTrack.forward)
+//     reading its packets and writing them to the track's down-tracks. The
+//     list of down-tracks is copy-on-write (an atomic pointer, changed
+//     under upTrack.mu by the room's goroutine); a down-track's rewrite
+//     state is guarded by downTrack.mu, taken by the layers' loops (only
+//     one layer is sent at a time, so it is uncontended) and by retarget.
+//   - Each down-track has one goroutine reading its subscriber's RTCP
+//     (readRTCP), until the sender stops: it answers NACKs from the
+//     layers' packet caches (packetCache.mu, an RWMutex the layer's loop
+//     takes to write one packet) and owns the down-track's retransmitter.
+//   - Metrics: the forwarding loops add their counts and set their
+//     per-track gauges once a second, never per packet.
+//   - One heartbeat goroutine announces the node (bus.SFUAnnounceSubject).
+//
+// Node.Stop closes every room and waits for the rooms' goroutines; the
+// forwarding and RTCP goroutines end when their peer connections close.
+//
+// It must not import edge, core or a storage implementation.
+package sfu

@@ -1,0 +1,296 @@
+package sfu
+
+import (
+	"bufio"
+
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/salamhq/salam/internal/bus"
+)
+
+// The loopback benchmark runs the SFU node in a child process (this test
+// binary, re-executed with benchNodeEnv set), so that its CPU time and
+// resident memory, read from /proc, are the SFU's alone and not the test
+// clients'.
+const (
+	benchNodeEnv      = "SALAM_SFU_BENCH_NATS"
+	benchStatsSubject = "salam.bench.sfu.stats"
+)
+
+func TestMain(m *testing.M) {
+	if url := os.Getenv(benchNodeEnv); url != "" {
+		if err := runBenchNode(url); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runBenchNode serves an SFU node until its stdin closes, answering
+// benchStatsSubject with its allocation count. With
+// SALAM_SFU_BENCH_PROFILE=dir it writes the CPU profile of the measured
+// window (sfu-window-cpu.pprof) and allocation profiles at its start and
+// end (sfu-allocs-1.pprof, sfu-allocs-2.pprof: compare with -diff_base).
+func runBenchNode(url string) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	cfg := Config{Loopback: true, NodeID: "bench", MaxParticipants: 1000}
+	cfg.EnsureDefaults()
+	n, err := New(cfg, nc, nil, nil)
+	if err != nil {
+		return err
+	}
+	profiles := 0
+	if _, err := nc.Subscribe(benchStatsSubject, func(m *nats.Msg) {
+		if dir := os.Getenv("SALAM_SFU_BENCH_PROFILE"); dir != "" {
+			profiles++
+			switch profiles { // the measured window only: between the first and second stats requests
+			case 1:
+				if f, err := os.Create(dir + "/sfu-window-cpu.pprof"); err == nil {
+					_ = pprof.StartCPUProfile(f)
+				}
+			case 2:
+				pprof.StopCPUProfile()
+			}
+			runtime.GC()
+			if h, err := os.Create(fmt.Sprintf("%s/sfu-allocs-%d.pprof", dir, profiles)); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(h, 0)
+				_ = h.Close()
+			}
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		_ = m.Respond([]byte(strconv.FormatUint(ms.Mallocs, 10)))
+	}); err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		return err
+	}
+	if os.Getenv("SALAM_SFU_BENCH_PROFILE") != "" { // allocation profiles of the measured window
+		runtime.MemProfileRate = 4096
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	n.Stop()
+	return nil
+}
+
+// benchNode is the child process from the parent's side.
+type benchNode struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	nc    *nats.Conn
+}
+
+func startBenchNode(b *testing.B, url string, nc *nats.Conn) *benchNode {
+	b.Helper()
+	announced, err := nc.SubscribeSync(bus.SFUAnnounceSubject)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = announced.Unsubscribe() }()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchNodeEnv+"="+url)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	bn := &benchNode{cmd: cmd, stdin: stdin, nc: nc}
+	b.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	if _, err := announced.NextMsg(10 * time.Second); err != nil {
+		b.Fatal("the SFU node did not announce itself: ", err)
+	}
+	return bn
+}
+
+// cpu returns the child's user+system CPU time.
+func (bn *benchNode) cpu(b *testing.B) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", bn.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64) // fields 14 and 15 of proc(5), from field 3
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// rss returns the child's resident memory in bytes.
+func (bn *benchNode) rss(b *testing.B) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", bn.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func (bn *benchNode) mallocs(b *testing.B) uint64 {
+	m, err := bn.nc.Request(benchStatsSubject, nil, 5*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := strconv.ParseUint(string(m.Data), 10, 64)
+	return n
+}
+
+// benchLoopback: one publisher sends a VP8 stream (1,100-byte packets, a
+// keyframe every 30) through the SFU to k subscribers, every peer a real
+// pion PeerConnection over loopback. One op is one published packet; the
+// publisher is paced so that k subscribers receive about 20,000 packets/s
+// in total (at most 1,000 packets/s published), which the test process's
+// receivers keep up with on two shared cores (udp_drops counts the
+// datagrams the kernel dropped for full receive buffers meanwhile, on
+// either side).
+func benchLoopback(b *testing.B, k int) {
+	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: "127.0.0.1:0"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := bus.Connect(bus.Config{}, srv, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	node := startBenchNode(b, srv.ClientURL(), nc)
+
+	const call = "n1-bench"
+	subs := make([]*testClient, k)
+	for i := range subs {
+		c := newTestClient(b, srv, call, fmt.Sprintf("s%d", i))
+		if _, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			b.Fatal(err)
+		}
+		c.join()
+		subs[i] = c
+	}
+	pub := newTestClient(b, srv, call, "pub")
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "pub")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pub.pc.AddTrack(track); err != nil {
+		b.Fatal(err)
+	}
+	pub.join()
+
+	rate := min(1000, 20000/k)
+	interval := time.Second / time.Duration(rate)
+	payload := make([]byte, 1100)
+	seq := 0
+	send := func() {
+		p := syntheticPacket(webrtc.RTPCodecTypeVideo, seq)
+		copy(payload, p.Payload)
+		p.Payload = payload
+		_ = track.WriteRTP(p)
+		seq++
+	}
+	received := func() int64 {
+		var n int64
+		for _, c := range subs {
+			n += c.packets("pub/0")
+		}
+		return n
+	}
+	waitFor(b, 60*time.Second, "every subscriber to receive the publisher", func() bool {
+		send()
+		time.Sleep(interval)
+		for _, c := range subs {
+			if c.packets("pub/0") == 0 {
+				return false
+			}
+		}
+		return true
+	}, subs[0].describe)
+
+	cpu0, mallocs0, recv0, drops0 := node.cpu(b), node.mallocs(b), received(), udpRcvbufErrors(b)
+	start := time.Now()
+	b.ResetTimer()
+	for i := range b.N {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		send()
+	}
+	b.StopTimer()
+	time.Sleep(200 * time.Millisecond) // packets in flight
+	elapsed := time.Since(start)
+	cpu, mallocs, recv := node.cpu(b)-cpu0, node.mallocs(b)-mallocs0, received()-recv0
+	if cpu <= 0 {
+		cpu = 10 * time.Millisecond
+	}
+	b.ReportMetric(float64(recv)/elapsed.Seconds(), "fwd_pkts/s")
+	b.ReportMetric(float64(recv)/cpu.Seconds(), "fwd_pkts/s/core")
+	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "sfu_cpu_%")
+	b.ReportMetric(float64(k)*elapsed.Seconds()/cpu.Seconds(), "subs/core")
+	b.ReportMetric(node.rss(b)/(1<<20), "sfu_rss_MiB")
+	b.ReportMetric(float64(mallocs)/float64(max(recv, 1)), "sfu_allocs/fwd_pkt")
+	b.ReportMetric(100*(1-float64(recv)/float64(b.N*k)), "loss_%")
+	b.ReportMetric(float64(udpRcvbufErrors(b)-drops0), "udp_drops")
+}
+
+// BenchmarkLoopback: one publisher → K subscribers through the SFU over
+// loopback. Run with -benchtime=3000x (see sfu/README.md).
+func BenchmarkLoopback10(b *testing.B)  { benchLoopback(b, 10) }
+func BenchmarkLoopback50(b *testing.B)  { benchLoopback(b, 50) }
+func BenchmarkLoopback200(b *testing.B) { benchLoopback(b, 200) }
+
+// udpRcvbufErrors is the host's count of UDP datagrams dropped because a
+// socket's receive buffer was full (/proc/net/snmp).
+func udpRcvbufErrors(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var names []string
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = fields
+			continue
+		}
+		for i, name := range names {
+			if name == "RcvbufErrors" && i < len(fields) {
+				n, _ := strconv.ParseInt(fields[i], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
