@@ -1,0 +1,117 @@
+package ingest
+
+import (
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/bluenviron/gohlslib/v2"
+)
+
+// Cache-Control values: playlists change every part/segment, so a CDN may
+// keep one for a second at most; segments, parts and init files have names
+// that are never reused (gohlslib prefixes them with a random per-muxer
+// token), so they are immutable.
+const (
+	cachePlaylist = "public, max-age=1"
+	cacheSegment  = "public, max-age=31536000, immutable"
+)
+
+// Handler serves /live/<name>/<file>: index.m3u8, the media playlists,
+// segments, LL-HLS parts (with blocking playlist reload) and init files,
+// with CORS for web players.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/live/{name}/{file}", s.serveHLS)
+	return s.cors(mux)
+}
+
+func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name, file := r.PathValue("name"), r.PathValue("file")
+	var m *gohlslib.Muxer
+	st := s.lookup(name)
+	if st != nil {
+		m = st.muxer()
+	}
+	if m == nil {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Error(w, "stream not live", http.StatusNotFound)
+		return
+	}
+	playlist := strings.HasSuffix(file, ".m3u8")
+	if playlist {
+		addr, _, _ := net.SplitHostPort(r.RemoteAddr)
+		st.viewers.touch(addr, r.UserAgent(), s.now())
+	}
+	cw := &cacheWriter{ResponseWriter: w, playlist: playlist}
+	m.Handle(cw, r)
+	if !cw.wrote { // gohlslib writes nothing for a file it does not know
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Error(w, "not found", http.StatusNotFound)
+	}
+}
+
+// cacheWriter replaces gohlslib's Cache-Control (30 s playlists, 1 h
+// segments) by ours on successful answers.
+type cacheWriter struct {
+	http.ResponseWriter
+	playlist bool
+	wrote    bool
+}
+
+func (c *cacheWriter) WriteHeader(code int) {
+	if c.wrote {
+		return
+	}
+	c.wrote = true
+	if code == http.StatusOK {
+		v := cacheSegment
+		if c.playlist {
+			v = cachePlaylist
+		}
+		c.Header().Set("Cache-Control", v)
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *cacheWriter) Write(b []byte) (int, error) {
+	if !c.wrote {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// cors lets web players on the allowed origins fetch playlists and
+// segments (and read their Content-Length for bandwidth estimates).
+func (s *Server) cors(next http.Handler) http.Handler {
+	any := slices.Contains(s.cfg.AllowedOrigins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		if origin != "" && (any || slices.Contains(s.cfg.AllowedOrigins, origin)) {
+			if any {
+				h.Set("Access-Control-Allow-Origin", "*")
+			} else {
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Add("Vary", "Origin")
+			}
+			h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range")
+		}
+		if r.Method == http.MethodOptions {
+			if origin != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Range")
+				h.Set("Access-Control-Max-Age", "86400")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
