@@ -84,13 +84,14 @@ func (s *Server) Listen() error {
 func (s *Server) RTMPAddr() net.Addr { return s.rtmpLn.Addr() }
 func (s *Server) HLSAddr() net.Addr  { return s.hlsLn.Addr() }
 
-// PublishURL and PlaybackURL are the URLs a creator and a viewer use, with
+// PublishBase and PlaybackBase prefix the URLs a creator and a viewer use
+// (PublishBase/<key>, PlaybackBase/<name>/index.m3u8), with
 // Config.PublicHost and the configured ports.
-func (c *Config) PublishURL(key string) string {
-	return "rtmp://" + hostPort(c.PublicHost, c.RTMPListen) + "/live/" + key
+func (c *Config) PublishBase() string {
+	return "rtmp://" + hostPort(c.PublicHost, c.RTMPListen) + "/live"
 }
-func (c *Config) PlaybackURL(name string) string {
-	return "http://" + hostPort(c.PublicHost, c.HLSListen) + "/live/" + name + "/index.m3u8"
+func (c *Config) PlaybackBase() string {
+	return "http://" + hostPort(c.PublicHost, c.HLSListen) + "/live"
 }
 
 func hostPort(host, listen string) string {

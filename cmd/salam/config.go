@@ -13,8 +13,10 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
+	"github.com/salamhq/salam/ingest"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
@@ -35,7 +37,9 @@ type config struct {
 	Calls    calls.Config       `yaml:"calls"`
 	DevTURN  devturn.Config     `yaml:"dev_turn"` // a TURN/STUN server on loopback inside salam up
 	Store    storeConfig        `yaml:"store"`
-	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
+	Ingest   ingest.Config      `yaml:"ingest"` // RTMP in, HLS out: salam up only (enabled there by default)
+	Live     live.Config        `yaml:"live"`   // stream keys and live rooms (core)
+	Pprof    bool               `yaml:"pprof"`  // serve /debug/pprof/ (profiling) on the edge listener
 	// GCPercent is the Go GC target (GOGC) of the process; 0 picks it by
 	// role. With an edge, 50: an edge's heap is mostly long-lived idle
 	// connections, and a lower target keeps garbage from handshakes off
@@ -73,6 +77,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	cfg := &config{Data: "./salam-data", LogLevel: "info"}
 	cfg.Edge.ReusePort = true
 	cfg.DevTURN.Enabled = name == "up" // development only: salam up runs it unless the config turns it off
+	cfg.Ingest.Enabled = name == "up"
 	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
 	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")
 	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
@@ -83,6 +88,8 @@ func parseConfig(name string, args []string) (*config, error) {
 	natsListen := fs.String("nats-listen", "", "salam up: also expose the embedded NATS on this address (env SALAM_NATS_LISTEN)")
 	secret := fs.String("auth-secret", "", "HS256 secret (env SALAM_AUTH_SECRET); default: the dev secret in --data")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env SALAM_LOG_LEVEL)")
+	rtmp := fs.String("rtmp", "", "salam up: RTMP ingest address (env SALAM_RTMP_LISTEN; default :1935; off = no ingest)")
+	hls := fs.String("hls", "", "salam up: HLS address (env SALAM_HLS_LISTEN; default :8888)")
 	fs.BoolVar(&cfg.Pprof, "pprof", os.Getenv("SALAM_PPROF") != "", "serve /debug/pprof/ on the listener (env SALAM_PPROF=1); never on a public port")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -113,6 +120,11 @@ func parseConfig(name string, args []string) (*config, error) {
 	set(&cfg.LogLevel, *logLevel, "SALAM_LOG_LEVEL")
 	set(&cfg.Store.PostgresURL, *postgres, "SALAM_POSTGRES_URL")
 	set(&cfg.Presence.RedisAddr, *redisAddr, "SALAM_REDIS_ADDR")
+	set(&cfg.Ingest.RTMPListen, *rtmp, "SALAM_RTMP_LISTEN")
+	set(&cfg.Ingest.HLSListen, *hls, "SALAM_HLS_LISTEN")
+	if cfg.Ingest.RTMPListen == "off" {
+		cfg.Ingest.Enabled, cfg.Ingest.RTMPListen = false, ""
+	}
 	var urls string
 	set(&urls, *natsURLs, "SALAM_NATS_URL")
 	if urls != "" {
@@ -149,6 +161,20 @@ func parseConfig(name string, args []string) (*config, error) {
 	}
 	cfg.DevTURN.EnsureDefaults()
 	if err := cfg.DevTURN.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Ingest.EnsureDefaults()
+	if err := cfg.Ingest.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Live.PublishBase == "" {
+		cfg.Live.PublishBase = cfg.Ingest.PublishBase()
+	}
+	if cfg.Live.PlaybackBase == "" {
+		cfg.Live.PlaybackBase = cfg.Ingest.PlaybackBase()
+	}
+	cfg.Live.EnsureDefaults()
+	if err := cfg.Live.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, cfg.Embedded.Validate()

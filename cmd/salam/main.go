@@ -19,6 +19,7 @@ var commands = map[string]struct {
 	"edge":           {cmdEdge, "run an edge only, against external NATS (--nats)"},
 	"core":           {cmdCore, "run core services only, against external NATS (--nats)"},
 	"token":          {cmdToken, "print a development token for --user (same --data as salam up)"},
+	"streamkey":      {cmdStreamkey, "issue a live stream key for --user: prints the RTMP publish URL and the HLS playback URL"},
 	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, broadcast, chat, dm, presence, reconnect) or plan nodes from reports"},
 	"tuning":         {cmdTuning, "check, apply or explain kernel and NIC tuning profiles"},
 	"loadgen-worker": {cmdLoadgenWorker, ""},
@@ -46,8 +47,8 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: salam COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"up", "edge", "core", "token", "loadgen", "tuning"} {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
+	for _, name := range []string{"up", "edge", "core", "token", "streamkey", "loadgen", "tuning"} {
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nrun 'salam COMMAND -h' for its flags")
 }
