@@ -118,6 +118,10 @@ func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, lo
 	conn.SetDeadline(s.now().Add(s.cfg.HandshakeTimeout + 3*time.Second))
 	r := &gortmplib.Reader{Conn: sc}
 	if err := r.Initialize(); err != nil {
+		if strings.Contains(err.Error(), "unsupported") { // gortmplib: "unsupported video codec: 2"
+			refuse(sc, "NetStream.Publish.Rejected", ErrUnsupportedCodec)
+			return fmt.Errorf("%w: %v", ErrUnsupportedCodec, err)
+		}
 		return stallOr(err)
 	}
 	var video, audio *gortmplib.Track
