@@ -51,6 +51,11 @@ type Config struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// MaxPublishers caps concurrent publishing connections; default 64.
 	MaxPublishers int `yaml:"max_publishers"`
+	// RecordDir keeps the streams whose key asks for recording, as
+	// <dir>/<stream>/<start time>/index.m3u8 + segments, served at
+	// /vod/<stream>/<start time>/index.m3u8. Empty: no recording (salam up
+	// sets <data>/recordings).
+	RecordDir string `yaml:"record_dir"`
 }
 
 // EnsureDefaults fills zero fields with their defaults.

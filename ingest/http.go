@@ -3,6 +3,7 @@ package ingest
 import (
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -24,7 +25,25 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/live/{name}/{file}", s.serveHLS)
+	mux.HandleFunc("/vod/{name}/{session}/{file}", s.serveVOD)
 	return s.cors(mux)
+}
+
+// serveVOD serves recordings from Config.RecordDir.
+func (s *Server) serveVOD(w http.ResponseWriter, r *http.Request) {
+	name, session, file := r.PathValue("name"), r.PathValue("session"), r.PathValue("file")
+	if s.cfg.RecordDir == "" || strings.HasPrefix(name, ".") || strings.HasPrefix(session, ".") || strings.HasPrefix(file, ".") ||
+		(r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		http.NotFound(w, r)
+		return
+	}
+	if strings.HasSuffix(file, ".m3u8") {
+		w.Header().Set("Cache-Control", cachePlaylist) // an EVENT playlist grows while the stream is live
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+	} else {
+		w.Header().Set("Cache-Control", cacheSegment)
+	}
+	http.ServeFile(w, r, filepath.Join(s.cfg.RecordDir, name, session, file))
 }
 
 func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {

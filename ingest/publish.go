@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/codecs"
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // handleConn runs one RTMP connection to its end: handshake, key check,
@@ -148,6 +150,24 @@ func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, lo
 		return err
 	}
 	p := &pipe{s: s, st: st, m: m, vt: vt, at: at}
+	var aacConf *mpeg4audio.AudioSpecificConfig
+	if audio != nil {
+		aacConf = audio.Codec.(*codecs.MPEG4Audio).Config
+	}
+	if st.info.Record && s.cfg.RecordDir != "" {
+		dir := filepath.Join(s.cfg.RecordDir, st.info.Name, st.started.UTC().Format("20060102T150405Z"))
+		if p.rec, err = newRecorder(dir, aacConf); err != nil {
+			log.Warn("recording disabled", "err", err)
+		} else {
+			defer func() {
+				if err := p.rec.close(); err != nil {
+					log.Warn("recording failed", "err", err)
+				} else {
+					log.Info("recording saved", "vod", "/vod/"+st.info.Name+"/"+filepath.Base(dir)+"/index.m3u8")
+				}
+			}()
+		}
+	}
 	for _, t := range r.Tracks() {
 		switch {
 		case t == video:
@@ -226,9 +246,10 @@ type pipe struct {
 	vt, at     *gohlslib.Track
 	sps, pps   []byte
 	sampleRate int
+	rec        *recorder // nil unless the stream is recorded
 }
 
-func (p *pipe) onH264(pts, _ time.Duration, au [][]byte) {
+func (p *pipe) onH264(pts, dts time.Duration, au [][]byte) {
 	now := p.s.now()
 	var hasSPS, hasPPS, idr bool
 	for _, nalu := range au {
@@ -253,6 +274,9 @@ func (p *pipe) onH264(pts, _ time.Duration, au [][]byte) {
 	if err := p.m.WriteH264(p.vt, now, int64(pts)*90000/int64(time.Second), au); err != nil {
 		p.st.stats.dropped.Add(1)
 	}
+	if p.rec != nil && !(hasSPS && !idr) {
+		p.rec.video(pts, dts, au, idr)
+	}
 }
 
 func (p *pipe) onAAC(pts time.Duration, au []byte) {
@@ -260,6 +284,9 @@ func (p *pipe) onAAC(pts time.Duration, au []byte) {
 	ts := int64(pts) * int64(p.sampleRate) / int64(time.Second)
 	if err := p.m.WriteMPEG4Audio(p.at, p.s.now(), ts, [][]byte{au}); err != nil {
 		p.st.stats.dropped.Add(1)
+	}
+	if p.rec != nil {
+		p.rec.audio(pts, au)
 	}
 }
 

@@ -163,6 +163,9 @@ func parseConfig(name string, args []string) (*config, error) {
 	if err := cfg.DevTURN.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Ingest.RecordDir == "" {
+		cfg.Ingest.RecordDir = filepath.Join(cfg.Data, "recordings")
+	}
 	cfg.Ingest.EnsureDefaults()
 	if err := cfg.Ingest.Validate(); err != nil {
 		return nil, err
