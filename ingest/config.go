@@ -56,6 +56,8 @@ type Config struct {
 	// /vod/<stream>/<start time>/index.m3u8. Empty: no recording (salam up
 	// sets <data>/recordings).
 	RecordDir string `yaml:"record_dir"`
+	// Transcode is the optional ABR ladder through ffmpeg.
+	Transcode TranscodeConfig `yaml:"transcode"`
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -91,6 +93,7 @@ func (c *Config) EnsureDefaults() {
 	if c.MaxPublishers == 0 {
 		c.MaxPublishers = 64
 	}
+	c.Transcode.ensureDefaults()
 }
 
 // Validate names the first bad field.
@@ -116,5 +119,5 @@ func (c *Config) Validate() error {
 	case c.MaxPublishers < 1:
 		return bad("max_publishers", "≥ 1")
 	}
-	return nil
+	return c.Transcode.validate()
 }

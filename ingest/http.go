@@ -3,6 +3,7 @@ package ingest
 import (
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,8 +26,48 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/live/{name}/{file}", s.serveHLS)
+	mux.HandleFunc("/live/{name}/abr/{rest...}", s.serveABR)
 	mux.HandleFunc("/vod/{name}/{session}/{file}", s.serveVOD)
 	return s.cors(mux)
+}
+
+// serveABR serves the transcode ladder ffmpeg writes: master.m3u8, one
+// directory per rendition.
+func (s *Server) serveABR(w http.ResponseWriter, r *http.Request) {
+	st := s.lookup(r.PathValue("name"))
+	dir := ""
+	if st != nil {
+		dir = st.abrDir()
+	}
+	if dir == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Error(w, "no transcoded stream", http.StatusNotFound)
+		return
+	}
+	rest := filepath.Clean("/" + r.PathValue("rest"))
+	if strings.HasSuffix(rest, ".m3u8") {
+		addr, _, _ := net.SplitHostPort(r.RemoteAddr)
+		st.viewers.touch(addr, r.UserAgent(), s.now())
+	}
+	serveFile(w, r, filepath.Join(dir, rest))
+}
+
+// serveFile serves a playlist or segment written by ffmpeg or the
+// recorder, with our cache headers on success only: a segment not written
+// yet must not be cached as missing.
+func serveFile(w http.ResponseWriter, r *http.Request, path string) {
+	if fi, err := os.Stat(path); err != nil || fi.IsDir() {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if strings.HasSuffix(path, ".m3u8") {
+		w.Header().Set("Cache-Control", cachePlaylist) // live ladders and EVENT recordings grow
+		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
+	} else {
+		w.Header().Set("Cache-Control", cacheSegment)
+	}
+	http.ServeFile(w, r, path)
 }
 
 // serveVOD serves recordings from Config.RecordDir.
@@ -37,13 +78,7 @@ func (s *Server) serveVOD(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if strings.HasSuffix(file, ".m3u8") {
-		w.Header().Set("Cache-Control", cachePlaylist) // an EVENT playlist grows while the stream is live
-		w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
-	} else {
-		w.Header().Set("Cache-Control", cacheSegment)
-	}
-	http.ServeFile(w, r, filepath.Join(s.cfg.RecordDir, name, session, file))
+	serveFile(w, r, filepath.Join(s.cfg.RecordDir, name, session, file))
 }
 
 func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {

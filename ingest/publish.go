@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -168,6 +169,17 @@ func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, lo
 			}()
 		}
 	}
+	if s.cfg.Transcode.Enabled {
+		if dir, err := os.MkdirTemp("", "salam-abr-"); err != nil {
+			log.Warn("transcode disabled for this stream", "err", err)
+		} else if p.tc, err = startTranscoder(s.cfg.Transcode, dir, video.Codec.(*codecs.H264).SPS, aacConf, s.log.With("stream", st.info.Name)); err != nil {
+			os.RemoveAll(dir)
+			log.Warn("transcode disabled for this stream", "err", err)
+		} else {
+			st.setABR(dir)
+			defer func() { st.setABR(""); p.tc.close() }()
+		}
+	}
 	for _, t := range r.Tracks() {
 		switch {
 		case t == video:
@@ -246,7 +258,8 @@ type pipe struct {
 	vt, at     *gohlslib.Track
 	sps, pps   []byte
 	sampleRate int
-	rec        *recorder // nil unless the stream is recorded
+	rec        *recorder   // nil unless the stream is recorded
+	tc         *transcoder // nil without the transcode ladder
 }
 
 func (p *pipe) onH264(pts, dts time.Duration, au [][]byte) {
@@ -274,8 +287,14 @@ func (p *pipe) onH264(pts, dts time.Duration, au [][]byte) {
 	if err := p.m.WriteH264(p.vt, now, int64(pts)*90000/int64(time.Second), au); err != nil {
 		p.st.stats.dropped.Add(1)
 	}
-	if p.rec != nil && !(hasSPS && !idr) {
+	if hasSPS && !idr {
+		return // the sequence header: parameters only
+	}
+	if p.rec != nil {
 		p.rec.video(pts, dts, au, idr)
+	}
+	if p.tc != nil {
+		p.tc.video(pts, dts, au)
 	}
 }
 
@@ -287,6 +306,9 @@ func (p *pipe) onAAC(pts time.Duration, au []byte) {
 	}
 	if p.rec != nil {
 		p.rec.audio(pts, au)
+	}
+	if p.tc != nil {
+		p.tc.audio(pts, au)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,12 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{cfg: o.Config, keys: o.Keys, life: o.Lifecycle, log: o.Logger.With("component", "ingest"),
 		now: o.Now, streams: map[string]*stream{}, conns: map[net.Conn]struct{}{}}
+	if s.cfg.Transcode.Enabled {
+		if _, err := exec.LookPath(s.cfg.Transcode.FFmpeg); err != nil {
+			s.log.Warn("transcode ladder disabled: ffmpeg not found; streams are served as published", "ffmpeg", s.cfg.Transcode.FFmpeg, "err", err)
+			s.cfg.Transcode.Enabled = false
+		}
+	}
 	s.stats = newMetrics(s)
 	return s, nil
 }

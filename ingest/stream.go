@@ -22,6 +22,7 @@ type stream struct {
 
 	mu  sync.Mutex
 	mux *gohlslib.Muxer // nil until the tracks are known; guarded by mu
+	abr string          // the transcode ladder's directory, "" without; guarded by mu
 
 	stats   streamStats
 	viewers viewers
@@ -31,6 +32,18 @@ func (st *stream) muxer() *gohlslib.Muxer {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.mux
+}
+
+func (st *stream) abrDir() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.abr
+}
+
+func (st *stream) setABR(dir string) {
+	st.mu.Lock()
+	st.abr = dir
+	st.mu.Unlock()
 }
 
 func (st *stream) setMuxer(m *gohlslib.Muxer) {
