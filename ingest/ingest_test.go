@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // TestPublishToHLS publishes 10 s of H.264 + AAC with ffmpeg over RTMP and
@@ -61,6 +64,12 @@ func TestPublishToHLS(t *testing.T) {
 			// segment/part, and download every segment once.
 			var lat latencies
 			var last []byte
+			var stats Stats
+			reg := prometheus.NewRegistry()
+			if err := ts.Register(reg); err != nil {
+				t.Fatal(err)
+			}
+			var families []*dto.MetricFamily
 			var total time.Duration
 			dir := t.TempDir()
 			joined, err := os.Create(filepath.Join(dir, "all"))
@@ -82,12 +91,18 @@ func TestPublishToHLS(t *testing.T) {
 					continue // the stream ended
 				}
 				last = body
+				if st, ok := ts.Stats("alice"); ok {
+					stats = st
+				}
 				items, _ := parseMedia(body)
 				lat.observe(items, now, first)
 				first = false
 				if init := mapURI(body); init != "" && !fetched[init] {
 					fetched[init] = true
 					downloadTo(t, joined, ts.hlsURL("alice", init))
+				}
+				if mf, err := reg.Gather(); err == nil && len(mf) > len(families) {
+					families = mf
 				}
 				for _, seg := range segments(body) {
 					if !fetched[seg.uri] {
@@ -110,6 +125,24 @@ func TestPublishToHLS(t *testing.T) {
 			}
 			if p99 := percentile(lat.d, 0.99); p99 > tc.goal {
 				t.Errorf("p99 latency %v over the %v goal", p99, tc.goal)
+			}
+
+			// Ingest metrics of the test source: 30 fps, a keyframe a second.
+			t.Logf("%s: stats while live: %+v", tc.variant, stats)
+			if stats.FPS < 25 || stats.FPS > 35 || stats.KeyframeInterval < 900*time.Millisecond ||
+				stats.KeyframeInterval > 1100*time.Millisecond || stats.Bitrate <= 0 || stats.AudioFrames == 0 ||
+				stats.ListingLatency <= 0 || stats.ListingLatency > tc.goal || stats.Viewers < 1 { // this test and ffprobe: 2
+				t.Errorf("stats %+v", stats)
+			}
+			names := map[string]bool{}
+			for _, mf := range families {
+				names[mf.GetName()] = true
+			}
+			for _, n := range []string{"salam_ingest_fps", "salam_ingest_bitrate_bits_per_second", "salam_ingest_keyframe_interval_seconds",
+				"salam_ingest_dropped_frames_total", "salam_ingest_listing_latency_seconds", "salam_ingest_viewers"} {
+				if !names[n] {
+					t.Errorf("metric %s not exported", n)
+				}
 			}
 
 			pr := <-probe

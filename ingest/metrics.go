@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"math"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ type streamStats struct {
 	keyInterval atomic.Int64  // media time between the last two keyframes, ns
 	fps         atomic.Uint64 // float64 bits, over the last full second
 	bitrate     atomic.Uint64 // float64 bits, bits/s over the last full second
+	listing     atomic.Int64  // the last listing latency (watchListing), ns
 
 	// publisher goroutine only
 	lastKeyPTS   time.Duration
@@ -64,6 +66,9 @@ type Stats struct {
 	FPS              float64
 	Bitrate          float64 // bits/s
 	Viewers          int
+	// ListingLatency is the last segment's (LL-HLS: part's) time from its
+	// first frame's ingest to its listing in the playlist.
+	ListingLatency time.Duration
 }
 
 // Stats returns the figures of stream name, and false when it is not live.
@@ -80,7 +85,8 @@ func (st *stream) snapshot(now time.Time) Stats {
 	return Stats{Name: st.info.Name, Bytes: ss.bytes.Load(), VideoFrames: ss.videoFrames.Load(),
 		AudioFrames: ss.audioFrames.Load(), Keyframes: ss.keyframes.Load(), DroppedFrames: ss.dropped.Load(),
 		KeyframeInterval: time.Duration(ss.keyInterval.Load()), FPS: math.Float64frombits(ss.fps.Load()),
-		Bitrate: math.Float64frombits(ss.bitrate.Load()), Viewers: st.viewers.count(now)}
+		Bitrate: math.Float64frombits(ss.bitrate.Load()), Viewers: st.viewers.count(now),
+		ListingLatency: time.Duration(ss.listing.Load())}
 }
 
 // metrics exports every live stream's Stats to Prometheus, labelled by
@@ -117,6 +123,12 @@ func (m *metrics) refused(reason string) { m.refusal.WithLabelValues(reason).Inc
 func (s *Server) Register(reg prometheus.Registerer) error {
 	if err := reg.Register(s.stats.refusal); err != nil {
 		return err
+	}
+	if err := reg.Register(listingLatency); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return err
+		}
 	}
 	return reg.Register(s.stats)
 }

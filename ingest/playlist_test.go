@@ -1,78 +1,9 @@
 package ingest
 
 import (
-	"bufio"
-	"bytes"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
-
-// listed is a segment or LL-HLS part of a media playlist, with the ingest
-// wall-clock time of its end: the playlist's EXT-X-PROGRAM-DATE-TIME (the
-// ingest time of the segment's first frame, see pipe.onH264) plus the
-// durations before it. Media arrives paced in real time (ffmpeg -re), so
-// that is when its last frame reached the server.
-type listed struct {
-	uri        string
-	start, end time.Time
-	part       bool
-}
-
-// parseMedia lists the segments and parts of a media playlist.
-func parseMedia(body []byte) (items []listed, target time.Duration) {
-	var cur time.Time // start of the current segment
-	var partOffset, extinf time.Duration
-	var gap bool
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "#EXT-X-TARGETDURATION:"):
-			n, _ := strconv.Atoi(strings.TrimPrefix(line, "#EXT-X-TARGETDURATION:"))
-			target = time.Duration(n) * time.Second
-		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
-			if t, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:")); err == nil {
-				cur, partOffset = t, 0
-			}
-		case strings.HasPrefix(line, "#EXT-X-PART:"):
-			attrs := attrList(strings.TrimPrefix(line, "#EXT-X-PART:"))
-			d := seconds(attrs["DURATION"])
-			if !cur.IsZero() && attrs["GAP"] != "YES" {
-				items = append(items, listed{uri: attrs["URI"], start: cur.Add(partOffset), end: cur.Add(partOffset + d), part: true})
-			}
-			partOffset += d
-		case strings.HasPrefix(line, "#EXTINF:"):
-			extinf = seconds(strings.TrimSuffix(strings.SplitN(strings.TrimPrefix(line, "#EXTINF:"), ",", 2)[0], ","))
-		case line == "#EXT-X-GAP":
-			gap = true
-		case line != "" && !strings.HasPrefix(line, "#"):
-			if !cur.IsZero() {
-				if !gap {
-					items = append(items, listed{uri: line, start: cur, end: cur.Add(extinf)})
-				}
-				cur = cur.Add(extinf)
-			}
-			partOffset, extinf, gap = 0, 0, false
-		}
-	}
-	return items, target
-}
-
-func attrList(s string) map[string]string {
-	out := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		out[k] = strings.Trim(v, `"`)
-	}
-	return out
-}
-
-func seconds(s string) time.Duration {
-	f, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	return time.Duration(f * float64(time.Second))
-}
 
 // latencies tracks when each segment or part was first seen listed. For
 // each it records the latency of every frame in it (frames every

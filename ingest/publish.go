@@ -195,6 +195,10 @@ func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, lo
 		}
 	}
 	st.setMuxer(m)
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.watchListing(st, m, stopWatch) }()
 	if s.life != nil {
 		s.life.Started(st.info)
 	}

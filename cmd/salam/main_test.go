@@ -26,6 +26,10 @@ var salamBin string
 
 // TestMain builds the salam binary once; the tests run it as users do.
 func TestMain(m *testing.M) {
+	// salam up's live ingest defaults to :1935 and :8888 on every
+	// interface; tests stay on loopback with free ports.
+	os.Setenv("SALAM_RTMP_LISTEN", "127.0.0.1:0")
+	os.Setenv("SALAM_HLS_LISTEN", "127.0.0.1:0")
 	dir, err := os.MkdirTemp("", "salam-bin")
 	if err != nil {
 		panic(err)
