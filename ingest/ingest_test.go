@@ -57,6 +57,10 @@ func TestPublishToHLS(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			if tc.variant == VariantLowLatency {
+				blockingReload(t, ts.hlsURL("alice", media))
+			}
+
 			probe := make(chan probeResult, 1)
 			go func() { probe <- ffprobe(ts.hlsURL("alice", "index.m3u8")) }()
 
@@ -276,4 +280,58 @@ func ffprobe(target string) probeResult {
 	}
 	p.err = json.Unmarshal(out, &p)
 	return p
+}
+
+// blockingReload asks an LL-HLS media playlist for the next segment
+// (_HLS_msn, RFC 8216bis §6.2.5.2): the server holds the request until that
+// segment exists, then answers with it listed.
+func blockingReload(t *testing.T, url string) {
+	t.Helper()
+	_, body, err := get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(body)
+	if !strings.Contains(text, "CAN-BLOCK-RELOAD=YES") {
+		t.Fatalf("LL-HLS playlist without CAN-BLOCK-RELOAD:\n%s", text)
+	}
+	next := nextMSN(body)
+	start := time.Now()
+	resp, body, err := get(fmt.Sprintf("%s?_HLS_msn=%d", url, next))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("blocking reload: %v %v", resp, err)
+	}
+	// The answer lists segment next, or parts of it (part 0 was asked).
+	text = string(body)
+	lastURI := strings.LastIndex(text, "\n"+strings.TrimSpace(segmentsAll(body)))
+	if got := nextMSN(body); got < next || got == next && !strings.Contains(text[lastURI+1:], "#EXT-X-PART:") {
+		t.Errorf("blocking reload for segment %d answered without it (next %d):\n%s", next, got, body)
+	}
+	t.Logf("blocking reload for segment %d answered after %v", next, time.Since(start).Round(time.Millisecond))
+}
+
+// nextMSN is the media sequence number the next segment of a playlist
+// will have: EXT-X-MEDIA-SEQUENCE plus the segments listed (gaps included).
+func nextMSN(body []byte) int {
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"); ok {
+			fmt.Sscan(v, &n)
+		} else if line != "" && !strings.HasPrefix(line, "#") {
+			n++
+		}
+	}
+	return n
+}
+
+// segmentsAll is the last segment URI of a playlist, gaps included.
+func segmentsAll(body []byte) string {
+	last := ""
+	for _, line := range strings.Split(string(body), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			last = line
+		}
+	}
+	return last
 }
