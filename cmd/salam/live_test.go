@@ -45,7 +45,7 @@ func TestLiveEndToEnd(t *testing.T) {
 	}
 	data := t.TempDir()
 	conf := filepath.Join(data, "salam.yaml")
-	os.WriteFile(conf, []byte("live:\n  grace_period: 1s\n"), 0o600)
+	os.WriteFile(conf, []byte("live:\n  grace_period: 1s\nedge:\n  presence_beat: 300ms\n"), 0o600)
 	up := start(t, "up", "--listen", "127.0.0.1:0", "--data", data, "--rtmp", "127.0.0.1:0", "--hls", "127.0.0.1:0", "--config", conf)
 	if up.rtmp == "" || up.hls == "" {
 		t.Fatalf("salam up did not announce rtmp and hls addresses")
@@ -92,6 +92,7 @@ func TestLiveEndToEnd(t *testing.T) {
 		Stream, Channel string
 		Live            bool
 		Viewers         int
+		ChatViewers     int    `json:"chat_viewers"`
 		StartedAt       string `json:"started_at"`
 		EndedAt         string `json:"ended_at"`
 	}
@@ -113,6 +114,11 @@ func TestLiveEndToEnd(t *testing.T) {
 	if err := bob.Subscribe(sctx, r.Channel); err != nil {
 		t.Fatalf("bob subscribes to the room: %v", err)
 	}
+	waitFor(t, 10*time.Second, "bob counted as a viewer of the room", func() bool {
+		r = room{}
+		rest(t, up.addr, bobTok, "GET", "/v1/live/streams/"+name, nil, &r)
+		return r.ChatViewers == 1 && r.Viewers >= 2
+	}, func() string { return fmt.Sprintf("%+v", r) })
 	alice := connect(t, up.addr, aliceTok)
 	if ack, err := alice.Call(sctx, &wire.Frame{Type: wire.TypePublish, Channel: r.Channel, Data: []byte("hello viewers"), MsgID: "m1"}, nil); err != nil || ack.Seq != 1 {
 		t.Fatalf("alice posts in her room: %+v %v", ack, err)

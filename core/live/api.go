@@ -180,6 +180,8 @@ type roomJSON struct {
 	Stream      string `json:"stream"`
 	Live        bool   `json:"live"`
 	Viewers     int    `json:"viewers"`
+	HLSViewers  int    `json:"hls_viewers"`
+	ChatViewers int    `json:"chat_viewers"`
 	Channel     string `json:"channel"`
 	StartedAt   string `json:"started_at,omitempty"`
 	EndedAt     string `json:"ended_at,omitempty"`
@@ -197,7 +199,8 @@ func (s *Service) streamStatus(w http.ResponseWriter, r *http.Request, _ string)
 		}
 		room = Room{Stream: id, Channel: RoomChannel(id)}
 	}
-	writeJSON(w, http.StatusOK, roomJSON{Stream: room.Stream, Live: room.Live, Viewers: room.Viewers, Channel: room.Channel,
+	writeJSON(w, http.StatusOK, roomJSON{Stream: room.Stream, Live: room.Live, Viewers: room.Viewers,
+		HLSViewers: room.HLSViewers, ChatViewers: room.ChatViewers, Channel: room.Channel,
 		StartedAt: timeJSON(room.StartedAt), EndedAt: timeJSON(room.EndedAt), PlaybackURL: s.cfg.PlaybackURL(room.Stream)})
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+
+	"github.com/salamhq/salam/internal/bus"
 )
 
 // keyPrefix starts every secret stream key, so that a leaked one is easy
@@ -54,5 +56,6 @@ func ValidStream(s string) bool {
 	return true
 }
 
-// RoomChannel is the chat channel of a stream's live room.
-func RoomChannel(stream string) string { return "live-" + stream }
+// RoomChannel is the chat channel of a stream's live room; edges count its
+// subscribers by its prefix.
+func RoomChannel(stream string) string { return bus.LiveChannelPrefix + stream }

@@ -24,7 +24,11 @@ type Room struct {
 	Live      bool   // publishing now, or within the grace period after
 	StartedAt time.Time
 	EndedAt   time.Time // when the room ended (grace period over); zero while open
-	Viewers   int       // HLS viewers last reported by ingest; 0 once ended
+	Viewers   int       // HLSViewers + ChatViewers; 0 once ended
+	// HLSViewers are the players that fetched the playlist in the last
+	// 30 s (ingest's report); ChatViewers the WebSocket subscribers of the
+	// room channel (the edges' reports). One person may be both.
+	HLSViewers, ChatViewers int
 }
 
 // Service answers ingest's key checks and runs the live rooms.
@@ -37,8 +41,14 @@ type Service struct {
 	now   func() time.Time
 
 	mu    sync.Mutex
-	rooms map[string]*room // by stream; guarded by mu
+	rooms map[string]*room    // by stream; guarded by mu
+	edges map[string]edgeSubs // by edge id: its last live room subscriber report; guarded by mu
 	subs  []*nats.Subscription
+}
+
+type edgeSubs struct {
+	counts  map[string]int
+	expires time.Time
 }
 
 type room struct {
@@ -59,7 +69,7 @@ func NewService(nc *nats.Conn, keys KeyStore, chats chat.Store, cfg Config, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{nc: nc, keys: keys, chats: chats, cfg: cfg, log: log.With("component", "live"),
-		now: time.Now, rooms: map[string]*room{}}, nil
+		now: time.Now, rooms: map[string]*room{}, edges: map[string]edgeSubs{}}, nil
 }
 
 // Config is the service's configuration, defaults filled.
@@ -71,7 +81,8 @@ func (s *Service) Keys() KeyStore { return s.keys }
 // Start subscribes to the key checks and lifecycle events (queue group
 // bus.QueueCore).
 func (s *Service) Start() error {
-	for subject, h := range map[string]nats.MsgHandler{bus.LiveKeySubject: s.onKeyCheck, bus.LiveEventSubject: s.onEvent} {
+	for subject, h := range map[string]nats.MsgHandler{bus.LiveKeySubject: s.onKeyCheck, bus.LiveEventSubject: s.onEvent,
+		bus.LiveSubsSubject: s.onSubs} {
 		sub, err := s.nc.QueueSubscribe(subject, bus.QueueCore, h)
 		if err != nil {
 			s.Stop()
@@ -147,7 +158,7 @@ func (s *Service) onEvent(m *nats.Msg) {
 	case bus.LiveViewers:
 		s.mu.Lock()
 		if r := s.rooms[ev.Stream]; r != nil && r.Live {
-			r.Viewers = ev.Viewers
+			r.HLSViewers = ev.Viewers
 		}
 		s.mu.Unlock()
 	}
@@ -199,7 +210,7 @@ func (s *Service) stopped(ev bus.LiveEvent) {
 		if s.rooms[ev.Stream] != r || r.grace == nil {
 			return // resumed meanwhile
 		}
-		r.grace, r.Live, r.Viewers, r.EndedAt = nil, false, 0, s.now().UTC()
+		r.grace, r.Live, r.HLSViewers, r.EndedAt = nil, false, 0, s.now().UTC()
 		s.log.Info("live room ended", "stream", ev.Stream)
 	})
 }
@@ -213,5 +224,35 @@ func (s *Service) Room(stream string) (Room, bool) {
 	if r == nil {
 		return Room{}, false
 	}
-	return r.Room, true
+	out := r.Room
+	if out.Live {
+		now := s.now()
+		for id, e := range s.edges {
+			if now.After(e.expires) {
+				delete(s.edges, id) // a crashed or stopped edge
+				continue
+			}
+			out.ChatViewers += e.counts[stream]
+		}
+	} else {
+		out.HLSViewers = 0
+	}
+	out.Viewers = out.HLSViewers + out.ChatViewers
+	return out, true
+}
+
+// onSubs keeps an edge's report of live room subscribers.
+func (s *Service) onSubs(m *nats.Msg) {
+	var r bus.LiveSubs
+	if err := json.Unmarshal(m.Data, &r); err != nil || r.Edge == "" || r.TTL <= 0 {
+		s.log.Warn("bad live subscribers report", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(r.Counts) == 0 {
+		delete(s.edges, r.Edge)
+		return
+	}
+	s.edges[r.Edge] = edgeSubs{counts: r.Counts, expires: s.now().Add(time.Duration(r.TTL) * time.Millisecond)}
 }

@@ -229,6 +229,27 @@ func TestRoomLifecycle(t *testing.T) {
 		}
 		return nil
 	})
+	// Edges report their subscribers of the room channel; an edge's report
+	// replaces its last one and expires after its TTL.
+	subs := func(edge string, ttl int64, counts map[string]int) {
+		data, _ := json.Marshal(bus.LiveSubs{Edge: edge, TTL: ttl, Counts: counts})
+		f.nc.Publish(bus.LiveSubsSubject, data)
+	}
+	subs("e1", 60000, map[string]int{"show": 3, "other": 5})
+	subs("e2", 200, map[string]int{"show": 2})
+	checkFor(t, 5*time.Second, func() error {
+		if r := room(); r.Viewers != 12 || r.ChatViewers != 5 || r.HLSViewers != 7 {
+			return fmt.Errorf("viewers %+v", r)
+		}
+		return nil
+	})
+	checkFor(t, 5*time.Second, func() error { // e2's report expired
+		if r := room(); r.Viewers != 10 {
+			return fmt.Errorf("viewers %+v", r)
+		}
+		return nil
+	})
+	subs("e1", 60000, nil)
 	// A reconnect within the grace period keeps the room.
 	event(t, f.nc, bus.LiveEvent{Type: bus.LiveStop, Stream: "show", Reason: "EOF"})
 	event(t, f.nc, bus.LiveEvent{Type: bus.LiveStart, Stream: "show", User: "alice"})
@@ -239,7 +260,7 @@ func TestRoomLifecycle(t *testing.T) {
 	}
 	event(t, f.nc, bus.LiveEvent{Type: bus.LiveStop, Stream: "show"})
 	checkFor(t, 5*time.Second, func() error {
-		if r := room(); r.Live || r.EndedAt.IsZero() || r.Viewers != 0 {
+		if r := room(); r.Live || r.EndedAt.IsZero() || r.Viewers != 0 || r.ChatViewers != 0 {
 			return fmt.Errorf("room after the grace period: %+v", r)
 		}
 		return nil

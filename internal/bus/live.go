@@ -51,3 +51,21 @@ type LiveEvent struct {
 	Viewers int    `json:"viewers,omitempty"`
 	At      int64  `json:"at"` // Unix milliseconds at the ingest node
 }
+
+// LiveSubsSubject carries each edge's count of local subscribers of live
+// room channels (LiveChannelPrefix + stream), every edge.presence_beat, to
+// core/live (queue group salam.core), which adds them to the HLS viewers.
+const LiveSubsSubject = Prefix + ".live.subs"
+
+// LiveChannelPrefix starts the chat channel of every live room: the
+// channel of stream s is LiveChannelPrefix + s.
+const LiveChannelPrefix = "live-"
+
+// LiveSubs is one edge's report: stream → local subscribers of its room
+// channel. A report replaces the edge's previous one and lasts TTL
+// milliseconds.
+type LiveSubs struct {
+	Edge   string         `json:"edge"`
+	TTL    int64          `json:"ttl"`
+	Counts map[string]int `json:"counts,omitempty"`
+}
