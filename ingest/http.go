@@ -75,6 +75,7 @@ func (s *Server) serveVOD(w http.ResponseWriter, r *http.Request) {
 	name, session, file := r.PathValue("name"), r.PathValue("session"), r.PathValue("file")
 	if s.cfg.RecordDir == "" || strings.HasPrefix(name, ".") || strings.HasPrefix(session, ".") || strings.HasPrefix(file, ".") ||
 		(r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		w.Header().Set("Cache-Control", "no-cache")
 		http.NotFound(w, r)
 		return
 	}

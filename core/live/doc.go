@@ -11,6 +11,8 @@
 //
 // # Goroutines and locks
 //
+// Every core process subscribes to the lifecycle events and edge reports
+// (no queue group) and so holds every room; key checks go to one of them.
 // Service's NATS handlers run on nats.go's subscription goroutines. mu
 // guards the rooms map; a room's grace timer (time.AfterFunc) takes mu
 // before ending the room, and a publish restart within the grace period

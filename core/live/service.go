@@ -78,12 +78,19 @@ func (s *Service) Config() Config { return s.cfg }
 // Keys is the key store.
 func (s *Service) Keys() KeyStore { return s.keys }
 
-// Start subscribes to the key checks and lifecycle events (queue group
-// bus.QueueCore).
+// Start subscribes to the key checks (queue group bus.QueueCore: one core
+// answers) and to the lifecycle events and edge reports, which every core
+// process receives, so that each holds every room and any of them answers
+// GET /v1/live/streams/{id} the same (opening a room's channel twice is
+// harmless: the second finds it).
 func (s *Service) Start() error {
-	for subject, h := range map[string]nats.MsgHandler{bus.LiveKeySubject: s.onKeyCheck, bus.LiveEventSubject: s.onEvent,
-		bus.LiveSubsSubject: s.onSubs} {
-		sub, err := s.nc.QueueSubscribe(subject, bus.QueueCore, h)
+	sub, err := s.nc.QueueSubscribe(bus.LiveKeySubject, bus.QueueCore, s.onKeyCheck)
+	if err != nil {
+		return err
+	}
+	s.subs = append(s.subs, sub)
+	for subject, h := range map[string]nats.MsgHandler{bus.LiveEventSubject: s.onEvent, bus.LiveSubsSubject: s.onSubs} {
+		sub, err := s.nc.Subscribe(subject, h)
 		if err != nil {
 			s.Stop()
 			return err

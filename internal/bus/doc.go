@@ -36,7 +36,8 @@
 // WebSocket header), and every protocol field travels the bus unchanged.
 //
 //	salam.live.key     ingest (request)     core/live                      LiveKeyCheck (JSON)   salam.core
-//	salam.live.event   ingest               core/live                      LiveEvent (JSON)      salam.core
+//	salam.live.event   ingest               every core/live                LiveEvent (JSON)      none
+//	salam.live.subs    edge, per beat       every core/live                LiveSubs (JSON)       none
 //
 // Later subjects (rooms) take new second tokens under the same prefix; a
 // second token, once used, never changes meaning. Call subjects are in

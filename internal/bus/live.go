@@ -6,8 +6,10 @@ package bus
 //	-----------------  -------------------  --------------------  ----------------------------  -----------
 //	salam.live.key     ingest (request)     core/live             LiveKeyCheck; reply           salam.core
 //	                                                              LiveKeyReply
-//	salam.live.event   ingest               core/live             LiveEvent (start, stop,       salam.core
-//	                                                              viewers)
+//	salam.live.event   ingest               core/live (every      LiveEvent (start, stop,       none
+//	                                        core process)         viewers)
+//	salam.live.subs    edge, per beat       core/live (every      LiveSubs                      none
+//	                                        core process)
 //
 // These are a few messages per stream per minute, so they are JSON rather
 // than hand-written msgpack like the per-message subjects.
@@ -54,7 +56,7 @@ type LiveEvent struct {
 
 // LiveSubsSubject carries each edge's count of local subscribers of live
 // room channels (LiveChannelPrefix + stream), every edge.presence_beat, to
-// core/live (queue group salam.core), which adds them to the HLS viewers.
+// every core/live, which adds them to the HLS viewers.
 const LiveSubsSubject = Prefix + ".live.subs"
 
 // LiveChannelPrefix starts the chat channel of every live room: the
