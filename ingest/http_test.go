@@ -70,3 +70,12 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{"alice": true, "a-b_c9": true, "": false, "..": false, "a/b": false,
+		"Alice": false, strings.Repeat("a", 65): false} {
+		if validName(name) != want {
+			t.Errorf("validName(%q) = %v", name, !want)
+		}
+	}
+}

@@ -58,6 +58,11 @@ func (s *Server) handleConn(conn net.Conn) {
 		log.Warn("publish refused", "err", err) // never the key itself
 		return
 	}
+	if !validName(info.Name) { // it becomes a URL segment and a directory name
+		refuse(sc, "NetStream.Publish.BadName", ErrBadKey)
+		log.Error("publish refused: the key checker returned an invalid stream name", "stream", info.Name)
+		return
+	}
 	log = log.With("stream", info.Name, "user", info.UserID)
 	st, err := s.claim(info, conn)
 	if err != nil {
@@ -94,6 +99,21 @@ func keyFromPath(path string) (string, bool) {
 		return "", false
 	}
 	return key, true
+}
+
+// validName says whether a stream name is one safe path segment: 1–64
+// of a-z 0-9 - _ (core/live issues only such names).
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // refuse answers the publish (or play) command with an error status, which
