@@ -24,8 +24,7 @@ var _ KeyChecker = NATSKeys{}
 
 // CheckKey implements KeyChecker.
 func (k NATSKeys) CheckKey(ctx context.Context, key string) (StreamInfo, error) {
-	h := sha256.Sum256([]byte(key))
-	data, _ := json.Marshal(bus.LiveKeyCheck{Hash: h[:]})
+	data, _ := json.Marshal(bus.LiveKeyCheck{Hash: sha256Of(key)})
 	msg, err := k.NC.RequestWithContext(ctx, bus.LiveKeySubject, data)
 	if err != nil {
 		return StreamInfo{}, fmt.Errorf("ingest: stream key check: %w", err)
@@ -96,4 +95,9 @@ func (l *NATSLifecycle) ReportViewers(s *Server, interval time.Duration) (stop f
 		}
 	}()
 	return func() { close(done) }
+}
+
+func sha256Of(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
 }

@@ -108,6 +108,8 @@ func (c *Config) Validate() error {
 		return bad("on_second_publisher", "reject or replace")
 	case c.SegmentCount < 3:
 		return bad("segment_count", "≥ 3")
+	case c.Variant == VariantLowLatency && c.SegmentCount < 7:
+		return bad("segment_count", "≥ 7 with lowlatency")
 	case c.SegmentMinDuration < 100*time.Millisecond:
 		return bad("segment_min_duration", "≥ 100ms")
 	case c.PartMinDuration < 50*time.Millisecond || c.PartMinDuration > c.SegmentMinDuration:

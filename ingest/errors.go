@@ -5,6 +5,9 @@ import "errors"
 var (
 	// ErrBadKey: the stream key is unknown or revoked (KeyChecker).
 	ErrBadKey = errors.New("ingest: bad stream key")
+	// ErrKeyCheck: the key could not be checked (core unreachable); the
+	// publisher may retry.
+	ErrKeyCheck = errors.New("ingest: stream key check failed, retry later")
 	// ErrBadPath: the publish URL is not /live/<streamKey>.
 	ErrBadPath = errors.New("ingest: publish path is not /live/<stream key>")
 	// ErrPlayNotSupported: an RTMP client asked to play; viewers use HLS.

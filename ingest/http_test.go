@@ -50,12 +50,13 @@ func TestConfigValidate(t *testing.T) {
 		"variant":             {Variant: "dash"},
 		"on_second_publisher": {OnSecondPublisher: "both"},
 		"segment_count":       {SegmentCount: 2},
+		"segment_count ":      {Variant: VariantLowLatency, SegmentCount: 5},
 		"part_min_duration":   {PartMinDuration: 10},
 		"stall_timeout":       {StallTimeout: 10},
 		"transcode":           {Transcode: TranscodeConfig{Renditions: []Rendition{{Height: 8, BitrateKbps: 100}}}},
 	} {
 		c.EnsureDefaults()
-		if err := c.Validate(); err == nil || !contains(err.Error(), field) {
+		if err := c.Validate(); err == nil || !contains(err.Error(), strings.TrimSpace(field)) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}

@@ -103,7 +103,7 @@ func newMetrics(s *Server) *metrics {
 	}
 	return &metrics{s: s,
 		refusal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "salam_ingest_refused_total",
-			Help: "RTMP publishes refused, by reason (bad_key, bad_path, busy)"}, []string{"reason"}),
+			Help: "RTMP publishes refused, by reason (bad_key, key_check, bad_path, busy)"}, []string{"reason"}),
 		descs: map[string]*prometheus.Desc{
 			"bytes":    d("received_bytes_total", "RTMP bytes received from the publisher"),
 			"video":    d("video_frames_total", "H.264 access units received"),

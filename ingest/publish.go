@@ -52,10 +52,15 @@ func (s *Server) handleConn(conn net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
 	info, err := s.keys.CheckKey(ctx, key)
 	cancel()
-	if err != nil {
+	if errors.Is(err, ErrBadKey) {
 		refuse(sc, "NetStream.Publish.Unauthorized", ErrBadKey)
 		s.stats.refused("bad_key")
 		log.Warn("publish refused", "err", err) // never the key itself
+		return
+	} else if err != nil {
+		refuse(sc, "NetStream.Publish.Failed", ErrKeyCheck)
+		s.stats.refused("key_check")
+		log.Error("publish refused: stream key check failed", "err", err)
 		return
 	}
 	if !validName(info.Name) { // it becomes a URL segment and a directory name
