@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -139,10 +140,7 @@ func refuse(sc *gortmplib.ServerConn, code string, err error) {
 // publish accepts the publish, analyses the tracks (gortmplib reads ~2 s of
 // stream for that), starts the muxer and copies access units into it until
 // the publisher leaves, stalls or is disconnected.
-func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}) error {
+func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, log *slog.Logger) error {
 	conn.SetDeadline(s.now().Add(s.cfg.HandshakeTimeout + 3*time.Second))
 	r := &gortmplib.Reader{Conn: sc}
 	if err := r.Initialize(); err != nil {
@@ -229,7 +227,9 @@ func (s *Server) publish(sc *gortmplib.ServerConn, conn net.Conn, st *stream, lo
 	}
 	log.Info("publishing", "tracks", names, "variant", s.cfg.Variant)
 	for {
-		conn.SetReadDeadline(s.now().Add(s.cfg.StallTimeout))
+		// Read and write: reading may answer (acknowledgements, pings), and a
+		// write deadline left from the handshake would fail those later.
+		conn.SetDeadline(s.now().Add(s.cfg.StallTimeout))
 		if err := r.Read(); err != nil {
 			return stallOr(err)
 		}
