@@ -80,7 +80,9 @@ func (s *Server) Listen() error {
 		s.rtmpLn.Close()
 		return fmt.Errorf("ingest: hls listen: %w", err)
 	}
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout}
+	// No WriteTimeout: LL-HLS blocking playlist reloads are held until the
+	// next part exists (under a second, and released when the stream ends).
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.HandshakeTimeout, IdleTimeout: time.Minute}
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.http.Serve(s.hlsLn) }()
 	go func() { defer s.wg.Done(); s.acceptLoop() }()
