@@ -164,3 +164,24 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// TestStreamkeyOnPostgres: salam streamkey --postgres issues a key that
+// salam up on the same database lists over REST.
+func TestStreamkeyOnPostgres(t *testing.T) {
+	url := testServer(t, "SALAM_TEST_POSTGRES")
+	data := t.TempDir()
+	user := fmt.Sprintf("erin-%d", time.Now().UnixNano()) // the database outlives test runs
+	_, playback := streamkey(t, "--user", user, "--postgres", url, "--data", data)
+	up := start(t, "up", "--listen", "127.0.0.1:0", "--data", data, "--postgres", url)
+	var keys struct {
+		Keys []struct {
+			PlaybackURL string `json:"playback_url"`
+		}
+	}
+	tok := devToken(t, data, user)
+	name := func(u string) string { return strings.TrimSuffix(u[strings.Index(u, "/live/")+6:], "/index.m3u8") }
+	if code := rest(t, up.addr, tok, "GET", "/v1/live/keys", nil, &keys); code != 200 || len(keys.Keys) != 1 ||
+		name(keys.Keys[0].PlaybackURL) != name(playback) {
+		t.Fatalf("keys on postgres: %d %+v, streamkey printed %s", code, keys, playback)
+	}
+}
