@@ -34,6 +34,7 @@ fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIM
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/auth
 	$(GO) test -run='^$$' -fuzz='^FuzzSignalPayloads$$' -fuzztime=20000x -fuzzminimizetime=5s ./core/calls
 	$(GO) test -run='^$$' -fuzz='^FuzzKeyframe$$' -fuzztime=20000x -fuzzminimizetime=5s ./sfu
+	$(GO) test -run='^$$' -fuzz='^FuzzRTMPConn$$' -fuzztime=20000x -fuzzminimizetime=5s ./ingest
 
 bench: ## micro-benchmarks (not part of test); see README for the load benchmarks
 	$(GO) test -run='^$$' -bench=. -benchmem ./wire ./internal/bus ./internal/auth ./edge

@@ -10,8 +10,10 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
+	"github.com/salamhq/salam/ingest"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
@@ -44,6 +46,8 @@ type salamConfig struct {
 	Calls   calls.Config   `yaml:"calls"`
 	DevTURN devturn.Config `yaml:"dev_turn"`
 	SFU     sfu.Config     `yaml:"sfu"`
+	Ingest  ingest.Config  `yaml:"ingest"`
+	Live    live.Config    `yaml:"live"`
 }
 
 // decodeSalamConfig decodes like cmd/salam does: unknown keys are errors,

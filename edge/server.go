@@ -49,6 +49,7 @@ type Server struct {
 	users          users
 	access         accessCache
 	presence       *presenceReporter
+	live           *liveReporter // live room subscriber counts for core/live
 	limits         limits
 	admissionMu    sync.Mutex
 	admission      bucket.Bucket // upgrades this process accepts per second (Config.UpgradeRate)
@@ -157,6 +158,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.hub = newHub(s, s.nc)
 	s.presence = newPresenceReporter(s.nc, cfg.PresenceBeat)
+	s.live = newLiveReporter(s.hub, s.nc, cfg.PresenceBeat)
 	return s, nil
 }
 
@@ -332,6 +334,7 @@ func (s *Server) Close() error {
 	}
 	s.hub.close()
 	s.presence.close()
+	s.live.close()
 	return s.requests.sub.Unsubscribe()
 }
 

@@ -14,8 +14,10 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
+	"github.com/salamhq/salam/ingest"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
@@ -38,7 +40,9 @@ type config struct {
 	DevTURN  devturn.Config     `yaml:"dev_turn"` // a TURN/STUN server on loopback inside salam up
 	SFU      sfu.Config         `yaml:"sfu"`      // the SFU node of salam sfu, and the in-process one of salam up
 	Store    storeConfig        `yaml:"store"`
-	Pprof    bool               `yaml:"pprof"` // serve /debug/pprof/ (profiling) on the edge listener
+	Ingest   ingest.Config      `yaml:"ingest"` // RTMP in, HLS out: salam up only (enabled there by default)
+	Live     live.Config        `yaml:"live"`   // stream keys and live rooms (core)
+	Pprof    bool               `yaml:"pprof"`  // serve /debug/pprof/ (profiling) on the edge listener
 	// GCPercent is the Go GC target (GOGC) of the process; 0 picks it by
 	// role. With an edge, 50: an edge's heap is mostly long-lived idle
 	// connections, and a lower target keeps garbage from handshakes off
@@ -77,6 +81,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	cfg.Edge.ReusePort = true
 	cfg.DevTURN.Enabled = name == "up" // development only: salam up runs it unless the config turns it off
 	cfg.SFU.Loopback = name == "up"    // salam up's SFU gathers only 127.0.0.1 unless the config says otherwise
+	cfg.Ingest.Enabled = name == "up"
 	fs := flag.NewFlagSet("salam "+name, flag.ContinueOnError)
 	file := fs.String("config", os.Getenv("SALAM_CONFIG"), "YAML config file (env SALAM_CONFIG)")
 	listen := fs.String("listen", "", "HTTP + WebSocket address (env SALAM_LISTEN; default :8080)")
@@ -89,6 +94,8 @@ func parseConfig(name string, args []string) (*config, error) {
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env SALAM_LOG_LEVEL)")
 	udpPorts := fs.String("udp-ports", "", "SFU: ICE UDP port range min-max (env SALAM_SFU_UDP_PORTS); empty = any")
 	natIPs := fs.String("nat-ips", "", "SFU: public IPs of a 1:1 NAT, comma-separated (env SALAM_SFU_NAT_IPS)")
+	rtmp := fs.String("rtmp", "", "salam up: RTMP ingest address (env SALAM_RTMP_LISTEN; default :1935; off = no ingest)")
+	hls := fs.String("hls", "", "salam up: HLS address (env SALAM_HLS_LISTEN; default :8888)")
 	fs.BoolVar(&cfg.Pprof, "pprof", os.Getenv("SALAM_PPROF") != "", "serve /debug/pprof/ on the listener (env SALAM_PPROF=1); never on a public port")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -134,6 +141,11 @@ func parseConfig(name string, args []string) (*config, error) {
 	if ips != "" {
 		cfg.SFU.NAT1To1IPs = strings.Split(ips, ",")
 	}
+	set(&cfg.Ingest.RTMPListen, *rtmp, "SALAM_RTMP_LISTEN")
+	set(&cfg.Ingest.HLSListen, *hls, "SALAM_HLS_LISTEN")
+	if cfg.Ingest.RTMPListen == "off" {
+		cfg.Ingest.Enabled, cfg.Ingest.RTMPListen = false, ""
+	}
 	var urls string
 	set(&urls, *natsURLs, "SALAM_NATS_URL")
 	if urls != "" {
@@ -174,6 +186,23 @@ func parseConfig(name string, args []string) (*config, error) {
 	}
 	cfg.DevTURN.EnsureDefaults()
 	if err := cfg.DevTURN.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Ingest.RecordDir == "" {
+		cfg.Ingest.RecordDir = filepath.Join(cfg.Data, "recordings")
+	}
+	cfg.Ingest.EnsureDefaults()
+	if err := cfg.Ingest.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Live.PublishBase == "" {
+		cfg.Live.PublishBase = cfg.Ingest.PublishBase()
+	}
+	if cfg.Live.PlaybackBase == "" {
+		cfg.Live.PlaybackBase = cfg.Ingest.PlaybackBase()
+	}
+	cfg.Live.EnsureDefaults()
+	if err := cfg.Live.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, cfg.Embedded.Validate()

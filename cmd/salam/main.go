@@ -20,6 +20,7 @@ var commands = map[string]struct {
 	"core":           {cmdCore, "run core services only, against external NATS (--nats)"},
 	"sfu":            {cmdSFU, "run an SFU node only (media host), against external NATS (--nats, --udp-ports, --nat-ips)"},
 	"token":          {cmdToken, "print a development token for --user (same --data as salam up)"},
+	"streamkey":      {cmdStreamkey, "issue a live stream key for --user: prints the RTMP publish URL and the HLS playback URL"},
 	"loadgen":        {cmdLoadgen, "run a load scenario against a running salam (idle, broadcast, chat, dm, presence, reconnect) or plan nodes from reports"},
 	"tuning":         {cmdTuning, "check, apply or explain kernel and NIC tuning profiles"},
 	"loadgen-worker": {cmdLoadgenWorker, ""},
@@ -47,8 +48,8 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: salam COMMAND [flags]\n\ncommands:")
-	for _, name := range []string{"up", "edge", "core", "sfu", "token", "loadgen", "tuning"} {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].help)
+	for _, name := range []string{"up", "edge", "core", "sfu", "token", "streamkey", "loadgen", "tuning"} {
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nrun 'salam COMMAND -h' for its flags")
 }

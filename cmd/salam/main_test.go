@@ -26,6 +26,10 @@ var salamBin string
 
 // TestMain builds the salam binary once; the tests run it as users do.
 func TestMain(m *testing.M) {
+	// salam up's live ingest defaults to :1935 and :8888 on every
+	// interface; tests stay on loopback with free ports.
+	os.Setenv("SALAM_RTMP_LISTEN", "127.0.0.1:0")
+	os.Setenv("SALAM_HLS_LISTEN", "127.0.0.1:0")
 	dir, err := os.MkdirTemp("", "salam-bin")
 	if err != nil {
 		panic(err)
@@ -44,12 +48,16 @@ type proc struct {
 	cmd  *exec.Cmd
 	addr string // the HTTP/WebSocket listen address it announced
 	nats string // the embedded NATS client URL, when exposed
+	rtmp string // the RTMP ingest address, when announced
+	hls  string // the HLS address, when announced
 	done chan error
 }
 
 var (
 	listenRe = regexp.MustCompile(`listening on (\S+)`)
 	natsRe   = regexp.MustCompile(`clients at (nats://\S+)`)
+	rtmpRe   = regexp.MustCompile(`rtmp +rtmp://([^/\s]+)/live`)
+	hlsRe    = regexp.MustCompile(`hls +http://([^/\s]+)/live`)
 )
 
 // start runs `salam args...` and waits until it announces its address.
@@ -89,6 +97,12 @@ func start(t testing.TB, args ...string) *proc {
 			}
 			if m := natsRe.FindStringSubmatch(line); m != nil {
 				p.nats = m[1]
+			}
+			if m := rtmpRe.FindStringSubmatch(line); m != nil {
+				p.rtmp = m[1]
+			}
+			if m := hlsRe.FindStringSubmatch(line); m != nil {
+				p.hls = m[1]
 			}
 		case <-deadline:
 			t.Fatalf("salam %v did not announce its address", args)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/storage/memory"
@@ -19,6 +20,7 @@ import (
 type store interface {
 	chat.Store
 	calls.Store
+	live.KeyStore
 }
 
 // openStore opens the store the configuration names: Postgres in

@@ -23,6 +23,7 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
@@ -32,10 +33,10 @@ import (
 )
 
 // roles says which components a process runs.
-type roles struct{ edge, core, sfu, embeddedNATS bool }
+type roles struct{ edge, core, sfu, ingest, embeddedNATS bool }
 
 func cmdUp(args []string) error {
-	return run("up", args, roles{edge: true, core: true, sfu: true, embeddedNATS: true})
+	return run("up", args, roles{edge: true, core: true, sfu: true, ingest: true, embeddedNATS: true})
 }
 func cmdSFU(args []string) error  { return run("sfu", args, roles{sfu: true}) }
 func cmdEdge(args []string) error { return run("edge", args, roles{edge: true}) }
@@ -77,9 +78,17 @@ func run(name string, args []string, r roles) error {
 	}
 	defer nc.Close()
 
+	stopIngest := func() {}
+	if r.ingest && cfg.Ingest.Enabled { // before core: the live API hands out its bound URLs
+		if _, stopIngest, err = startIngest(cfg, nc, log, reg); err != nil {
+			return err
+		}
+		defer stopIngest()
+	}
 	var core *chat.Service
 	var pres *presence.Service
 	var callSvc *calls.Service
+	var liveSvc *live.Service
 	if r.core {
 		store, err := openStore(cfg)
 		if err != nil {
@@ -125,6 +134,13 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer callSvc.Stop()
+		if liveSvc, err = live.NewService(nc, store, store, cfg.Live, log); err != nil {
+			return err
+		}
+		if err := liveSvc.Start(); err != nil {
+			return err
+		}
+		defer liveSvc.Stop()
 	}
 	var sfuNode *sfu.Node
 	if r.sfu && (name == "sfu" || !cfg.SFU.Disabled) {
@@ -161,6 +177,10 @@ func run(name string, args []string, r roles) error {
 		callsAPI := calls.NewAPI(callSvc, authenticate)
 		for _, route := range calls.Routes() {
 			api.Handle(route, callsAPI)
+		}
+		liveAPI := live.NewAPI(liveSvc, authenticate)
+		for _, route := range live.Routes() {
+			api.Handle(route, liveAPI)
 		}
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if _, err := bus.ServeHTTP(nc, api); err != nil {
@@ -207,6 +227,7 @@ func run(name string, args []string, r roles) error {
 	go func() { <-stop; log.Warn("second signal: exiting now"); os.Exit(1) }()
 
 	draining.Store(true)
+	stopIngest() // publishers disconnect; their stop events go out before NATS drains
 	if srv != nil {
 		srv.Drain(context.Background())
 		srv.Close()

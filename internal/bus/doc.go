@@ -35,9 +35,14 @@
 // forwards them to msgpack clients without decoding (it only adds the
 // WebSocket header), and every protocol field travels the bus unchanged.
 //
-// Later subjects (rooms, live) take new second tokens under the same
-// prefix; a second token, once used, never changes meaning. Call subjects
-// are in calls.go, with why a call's frames go to one process.
+//	salam.live.key     ingest (request)     core/live                      LiveKeyCheck (JSON)   salam.core
+//	salam.live.event   ingest               every core/live                LiveEvent (JSON)      none
+//	salam.live.subs    edge, per beat       every core/live                LiveSubs (JSON)       none
+//
+// Later subjects (rooms) take new second tokens under the same prefix; a
+// second token, once used, never changes meaning. Call subjects are in
+// calls.go, with why a call's frames go to one process; live subjects are
+// in live.go.
 //
 // # Messages
 //

@@ -11,8 +11,10 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/storage/callstest"
 	"github.com/salamhq/salam/storage/chattest"
+	"github.com/salamhq/salam/storage/livetest"
 )
 
 // testURL returns the database the tests use (SALAM_TEST_POSTGRES, set by
@@ -79,5 +81,6 @@ func TestContract(t *testing.T) {
 	log := &queryLog{seen: map[string][]any{}}
 	chattest.Run(t, func(t *testing.T) chat.Store { return openTraced(t, log) })
 	callstest.Run(t, func(t *testing.T) calls.Store { return openTraced(t, log) })
+	livetest.Run(t, func(t *testing.T) live.KeyStore { return openTraced(t, log) })
 	t.Run("EveryQueryUsesAnIndex", func(t *testing.T) { checkPlans(t, log) })
 }

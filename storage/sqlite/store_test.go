@@ -15,8 +15,10 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/storage/callstest"
 	"github.com/salamhq/salam/storage/chattest"
+	"github.com/salamhq/salam/storage/livetest"
 )
 
 func openTemp(t testing.TB, opt Options) *Store {
@@ -307,6 +309,10 @@ func TestHistoryLimits(t *testing.T) {
 			t.Errorf("History(%+v): %v, want ErrInvalidQuery", q, err)
 		}
 	}
+}
+
+func TestLiveKeysContract(t *testing.T) {
+	livetest.Run(t, func(t *testing.T) live.KeyStore { return openTemp(t, Options{}) })
 }
 
 func TestCallsContract(t *testing.T) {
