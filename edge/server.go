@@ -20,6 +20,7 @@ import (
 
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bucket"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -33,6 +34,7 @@ type Options struct {
 	Registerer     prometheus.Registerer // where edge metrics are registered; default a private registry
 	Handler        http.Handler          // plain HTTP routes (/healthz, /metrics, REST); default 404 for all
 	Limiter        Limiter               // shared per-user and per-address limits (Redis); nil: this edge's own
+	Tracer         *observe.Tracer       // message-journey spans; nil traces nothing
 }
 
 // Server is one edge process's connection server.
@@ -43,6 +45,7 @@ type Server struct {
 	verifier       *auth.Verifier
 	nc             *nats.Conn
 	http           http.Handler
+	tracer         *observe.Tracer
 	metrics        *metrics
 	hub            *hub
 	requests       *requests
@@ -121,7 +124,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, requestTimeout: o.RequestTimeout, log: o.Logger, verifier: o.Verifier, nc: o.NATS,
-		http: o.Handler, served: make(chan struct{}), stop: make(chan struct{}), limits: limits{shared: o.Limiter},
+		http: o.Handler, served: make(chan struct{}), stop: make(chan struct{}), limits: limits{shared: o.Limiter}, tracer: o.Tracer,
 	}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = 3 * time.Second
@@ -225,6 +228,9 @@ func (c *conn) onClose(netpoll.Connection) error {
 	c.queue = nil
 	code := c.closeCode
 	subs := c.subs
+	if c.cancelStream != nil {
+		c.cancelStream()
+	}
 	c.subs = nil
 	c.mu.Unlock()
 	shard := &s.registry[c.fd%registryShards]

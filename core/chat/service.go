@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -37,14 +38,18 @@ type Service struct {
 	requests *bus.Served
 	done     sync.WaitGroup
 	stopped  chan struct{}
+	tracer   *observe.Tracer // nil: no journeys
+	traced   tracedMessages
 }
 
 // send is one message waiting for its commit. A send from the bus is
 // answered on reply; one from Send (REST) calls done.
 type send struct {
-	msg   NewMessage
-	reply string
-	done  func(AppendResult, error)
+	msg    NewMessage
+	reply  string
+	done   func(AppendResult, error)
+	trace  bus.TraceContext // sampled messages only
+	queued time.Time        // when a traced send was queued
 }
 
 // NewService builds a service on a NATS connection and a store.
@@ -201,7 +206,9 @@ func (s *Service) commit(batch []*send) {
 		msgs[i] = b.msg
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	appendStart := time.Now()
 	results, err := s.store.Append(ctx, msgs)
+	appended := time.Now()
 	cancel()
 	if err != nil {
 		s.log.Warn("append failed", "messages", len(msgs), "err", err)
@@ -211,11 +218,16 @@ func (s *Service) commit(batch []*send) {
 		return
 	}
 	for i, r := range results {
+		b := batch[i]
+		if b.trace.Sampled() {
+			s.traceCommit(b, r, appendStart, appended, len(batch))
+			continue
+		}
 		if r.Err == nil && !r.Duplicate {
 			ev := eventFrame(&r.Message)
 			s.publish(&ev)
 		}
-		batch[i].finish(s, r, nil)
+		b.finish(s, r, nil)
 	}
 }
 

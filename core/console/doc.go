@@ -1,0 +1,30 @@
+// Package console is the operations console that processes with core serve
+// at /console: an embedded page (assets/, plain HTML/JS/CSS, no build step)
+// and an admin-only JSON API under /console/api/.
+//
+//   - Overview: while at least one page streams (/console/api/stream, SSE),
+//     the console publishes interest on observe.WatchSubject every second;
+//     every node (edge, core, and SFU and ingest nodes that build an
+//     observe.Reporter) answers with a snapshot of its own Prometheus
+//     registry, the one /metrics serves, on observe.StatsSubject. The
+//     console derives rates and windowed latency quantiles per node and
+//     across nodes, keeps Config.History of one-second points for the
+//     charts, and drops nodes silent for Config.StaleAfter. Nobody
+//     watching: no node gathers or sends anything.
+//   - Journeys: spans of sampled messages (observe.Tracer, published on
+//     observe.SpansSubject by every process) are grouped by trace id in a
+//     ring of Config.Journeys traces; the page finds a message's journey by
+//     channel and client message id. Spans never carry bodies.
+//   - Inspect: a channel's settings, last sequence and members (chat.Store).
+//
+// Access: every /console/api/ route answers 401 (no or bad token) or 403
+// (no admin role claim, see auth.Claims.Admin) with a problem body before
+// anything else, and validates every parameter (400 with a problem body).
+//
+// Goroutines and locks: nats.go's subscription goroutines feed overview
+// (overview.mu) and journeys (journeys.mu); one watch loop runs while any
+// stream is open (Console.mu guards the set of streams and the loop's
+// running flag); each stream's handler goroutine reads its own channel.
+//
+// It must not import edge or any storage implementation.
+package console
