@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/salamhq/salam/internal/wsclient"
+	"github.com/salamhq/salam/wire"
+)
+
+// chromiumPath is Debian's chromium, which .ci/deps installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// adminToken mints a token with the admin role claim, as an operator would.
+func adminToken(t testing.TB, data, user string) string {
+	t.Helper()
+	out, err := exec.Command(salamBin, "token", "--user", user, "--admin", "--data", data).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// artifactsDir is where screenshots go: $SALAM_ARTIFACTS when set (CI keeps
+// it), else the test's temporary directory.
+func artifactsDir(t *testing.T) string {
+	if d := os.Getenv("SALAM_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// The console end to end in headless Chromium against a real salam up: the
+// page opens with an admin token, the connection count rises when two test
+// clients connect, the page creates a channel and sends a message, every
+// hop of its journey renders with a duration, and the receipts of the
+// recipient arrive (as events on the page and as hops of the journey).
+func TestConsoleInChromium(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing: .ci/deps installs chromium", chromiumPath)
+		}
+		t.Skipf("%s missing (apt-get install chromium)", chromiumPath)
+	}
+	data := t.TempDir()
+	up := start(t, "up", "--listen", "127.0.0.1:0", "--data", data)
+	opsTok, aliceTok, bobTok := adminToken(t, data, "ops"), devToken(t, data, "alice"), devToken(t, data, "bob")
+	art := artifactsDir(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox, chromedp.Flag("headless", true), chromedp.WindowSize(1400, 1300),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	shot := func(name string) {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		path := filepath.Join(art, name)
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+	text := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	waitFor := func(what string, timeout time.Duration, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for !ok() {
+			if time.Now().After(deadline) {
+				shot("console-failed.png")
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate("http://"+up.addr+"/console/#token="+opsTok),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The live overview: the node shows up, then two clients connect.
+	waitFor("the node in the overview", 15*time.Second, func() bool {
+		return strings.Contains(text("#nodes tbody"), "edge+core")
+	})
+	before, _ := strconv.Atoi(text("#conn-total"))
+	cctx, ccancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer ccancel()
+	alice, bob := connect(t, up.addr, aliceTok), connect(t, up.addr, bobTok)
+	waitFor("the connection count to rise by 2", 15*time.Second, func() bool {
+		n, _ := strconv.Atoi(text("#conn-total"))
+		return n >= before+2
+	})
+	shot("console-overview.png")
+
+	// The journey: the page creates a channel with alice and bob in it,
+	// subscribes over its own WebSocket and sends a traced message.
+	const channel = "console-e2e"
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS("#channel"), channel),
+		chromedp.SetValue(chromedp.CSS("#members"), "alice,bob"),
+		chromedp.Click(chromedp.CSS("#create")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the channel to be created", 10*time.Second, func() bool {
+		return strings.Contains(text("#journey-status"), "created")
+	})
+	for _, c := range []*wsclient.Conn{alice, bob} {
+		if err := c.Subscribe(cctx, channel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#send"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the send's ack", 10*time.Second, func() bool { return strings.Contains(text("#journey-status"), "#1") })
+	// Bob receives it, then says so: delivered, then read.
+	var ev wire.Frame
+	bob.NetConn().SetReadDeadline(time.Now().Add(10 * time.Second))
+	for ev.Type != wire.TypeEvent || ev.Seq != 1 {
+		if err := bob.Read(&ev); err != nil {
+			t.Fatalf("bob's event: %v", err)
+		}
+	}
+	if ev.From != "ops" {
+		t.Fatalf("bob's event %+v", ev)
+	}
+	bob.NetConn().SetReadDeadline(time.Time{})
+	for _, kind := range []uint8{wire.ReceiptDelivered, wire.ReceiptRead} {
+		if _, err := bob.Call(cctx, &wire.Frame{Type: wire.TypeReceipt, Channel: channel, Seq: 1, Kind: kind}, func(*wire.Frame) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hops := []string{"edge received", "bus → core", "core: access check", "core: batch wait",
+		"store: de-dup, sequence, commit", "core: event published", "bus → edge", "edge fan-out (delivered)",
+		"core: ack sent", "receipt: delivered", "receipt: read"}
+	var rendered []string
+	waitFor("every hop of the journey", 20*time.Second, func() bool {
+		rows, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#journey .hop")].map(r =>
+			r.querySelector(".hop-name").textContent + "|" + r.querySelector(".hop-dur").textContent)`))
+		rendered = rows
+		for _, h := range hops {
+			found := false
+			for _, r := range rows {
+				name, dur, _ := strings.Cut(r, "|")
+				found = found || name == h && strings.HasSuffix(dur, " ms")
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("journey: %s", strings.Join(rendered, "; "))
+	waitFor("the read receipt on the page", 10*time.Second, func() bool {
+		return strings.Contains(text("#receipts"), "read up to #1 by bob")
+	})
+	shot("console-journey.png")
+}
