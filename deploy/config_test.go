@@ -10,11 +10,13 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/console"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
+	"github.com/salamhq/salam/internal/observe"
 )
 
 // salamConfig mirrors cmd/salam's config (package main, not importable)
@@ -40,8 +42,10 @@ type salamConfig struct {
 		AnnounceMaxMembers int             `yaml:"announce_max_members"`
 		Service            presence.Config `yaml:"service"`
 	} `yaml:"presence"`
-	Calls   calls.Config   `yaml:"calls"`
-	DevTURN devturn.Config `yaml:"dev_turn"`
+	Calls   calls.Config        `yaml:"calls"`
+	DevTURN devturn.Config      `yaml:"dev_turn"`
+	Console console.Config      `yaml:"console"`
+	Trace   observe.TraceConfig `yaml:"trace"`
 }
 
 // decodeSalamConfig decodes like cmd/salam does: unknown keys are errors,

@@ -182,4 +182,16 @@ func TestConsoleInChromium(t *testing.T) {
 		return strings.Contains(text("#receipts"), "read up to #1 by bob")
 	})
 	shot("console-journey.png")
+
+	// The audit log recorded the console's opening and the journey view,
+	// and its hash chain holds.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#audit-refresh"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the audit log", 10*time.Second, func() bool {
+		table := text("#audit tbody")
+		return strings.Contains(table, "console.open") && strings.Contains(table, "view.journey") &&
+			text("#audit-chain") == "chain: ok"
+	})
+	shot("console-audit.png")
 }

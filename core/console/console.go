@@ -24,6 +24,7 @@ type Options struct {
 	NATS         *nats.Conn   // the bus; required
 	Authenticate Authenticate // required
 	Chat         chat.Store   // channels for the inspect views; nil hides them
+	Audit        AuditLog     // where admin actions and views of user data are recorded; nil records nothing
 	Logger       *slog.Logger
 }
 
@@ -36,6 +37,7 @@ type Console struct {
 	log      *slog.Logger
 	ov       *overview
 	journeys *journeys
+	audit    *auditor
 	subs     []*nats.Subscription
 
 	mu       sync.Mutex
@@ -59,7 +61,8 @@ func New(opt Options) (*Console, error) {
 	}
 	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat,
 		log: opt.Logger.With("component", "console"), ov: newOverview(opt.Config),
-		journeys: newJourneys(opt.Config.Journeys), watchers: make(map[chan Overview]struct{})}, nil
+		journeys: newJourneys(opt.Config.Journeys), audit: &auditor{log: opt.Audit, nc: opt.NATS, lg: opt.Logger},
+		watchers: make(map[chan Overview]struct{})}, nil
 }
 
 // Start subscribes to node reports and spans. Reports only flow while a

@@ -45,6 +45,7 @@ func (c *Console) Handler() http.Handler {
 	api.HandleFunc("GET /console/api/journeys", c.listJourneys)
 	api.HandleFunc("GET /console/api/journeys/{trace}", c.getJourney)
 	api.HandleFunc("GET /console/api/channels/{id}", c.channel)
+	api.HandleFunc("GET /console/api/audit", c.auditLog)
 	api.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
 	})
@@ -70,7 +71,25 @@ func (c *Console) admin(next http.Handler) http.Handler {
 
 type adminKey struct{}
 
+// actor is the admin user of an authenticated API request.
+func actor(r *http.Request) string {
+	s, _ := r.Context().Value(adminKey{}).(string)
+	return s
+}
+
+// audited records an action or view; when that fails the request fails.
+func (c *Console) audited(w http.ResponseWriter, r *http.Request, action, target string) bool {
+	if err := c.audit.record(r.Context(), actor(r), action, target, ""); err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, "the audit log is unavailable: %v", err)
+		return false
+	}
+	return true
+}
+
 func (c *Console) whoami(w http.ResponseWriter, r *http.Request) {
+	if !c.audited(w, r, "console.open", "") {
+		return
+	}
 	writeJSON(w, map[string]any{"user": r.Context().Value(adminKey{}), "admin": true})
 }
 
@@ -175,6 +194,9 @@ func (c *Console) listJourneys(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusNotFound, "no journey for that message (yet)")
 			return
 		}
+		if !c.audited(w, r, "view.journey", j.ID) {
+			return
+		}
 		writeJSON(w, j)
 		return
 	}
@@ -191,6 +213,9 @@ func (c *Console) getJourney(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, ok := c.journeys.get(id)
+	if ok && !c.audited(w, r, "view.journey", id) {
+		return
+	}
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "no such journey (the ring keeps the last %d)", c.cfg.Journeys)
 		return
@@ -211,6 +236,9 @@ func (c *Console) channel(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.chat == nil {
 		writeProblem(w, http.StatusServiceUnavailable, "no chat store in this process")
+		return
+	}
+	if !c.audited(w, r, "view.channel", id) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
@@ -240,4 +268,53 @@ func noParams(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// auditLog pages the audit log, newest first, and says whether the page's
+// hash chain holds.
+func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "before" && k != "limit" && k != "token" {
+			writeProblem(w, http.StatusBadRequest, "unknown parameter %q", k)
+			return
+		}
+	}
+	var before uint64
+	if s := q.Get("before"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || n == 0 {
+			writeProblem(w, http.StatusBadRequest, "before: a positive sequence number")
+			return
+		}
+		before = n
+	}
+	limit := 50
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			writeProblem(w, http.StatusBadRequest, "limit: an integer in 1..500")
+			return
+		}
+		limit = n
+	}
+	if c.audit.log == nil {
+		writeProblem(w, http.StatusServiceUnavailable, "no audit log in this process")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	recs, err := c.audit.log.AuditRecords(ctx, before, limit)
+	if err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, "audit log: %v", err)
+		return
+	}
+	chain := "ok"
+	if err := VerifyAuditChain(recs); err != nil {
+		chain = err.Error()
+	}
+	if recs == nil {
+		recs = []AuditRecord{}
+	}
+	writeJSON(w, map[string]any{"records": recs, "chain": chain})
 }

@@ -25,6 +25,7 @@ function signIn(t) {
     $("app").hidden = false;
     openStream();
     listJourneys();
+    loadAudit();
   }).catch((e) => { $("status").textContent = "sign-in failed: " + e.message; });
 }
 
@@ -172,6 +173,7 @@ async function pollJourney(msg, times) {
     await new Promise((r) => setTimeout(r, 500));
   }
   listJourneys();
+  loadAudit();
 }
 
 function renderJourney(j) {
@@ -214,6 +216,25 @@ async function listJourneys() {
     }));
   } catch (e) { /* shown by the next call */ }
 }
+
+// ---- audit log ----
+async function loadAudit() {
+  try {
+    const r = await api("/console/api/audit?limit=50");
+    $("audit-chain").textContent = "chain: " + r.chain;
+    $("audit").tBodies[0].replaceChildren(...r.records.map((a) => {
+      const tr = document.createElement("tr");
+      const hex = atob(a.hash).split("").slice(0, 6).map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+      for (const v of [a.seq, a.at, a.actor, a.action, a.target, hex + "…"]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      }
+      return tr;
+    }));
+  } catch (e) { $("audit-chain").textContent = e.message; }
+}
+$("audit-refresh").onclick = loadAudit;
 
 // ---- inspect ----
 $("inspect-form").onsubmit = (ev) => {
