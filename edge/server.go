@@ -35,6 +35,7 @@ type Options struct {
 	Handler        http.Handler          // plain HTTP routes (/healthz, /metrics, REST); default 404 for all
 	Limiter        Limiter               // shared per-user and per-address limits (Redis); nil: this edge's own
 	Tracer         *observe.Tracer       // message-journey spans; nil traces nothing
+	Node           string                // this edge's node id in the console (observe.Reporter.Node); default "edge"
 }
 
 // Server is one edge process's connection server.
@@ -46,6 +47,8 @@ type Server struct {
 	nc             *nats.Conn
 	http           http.Handler
 	tracer         *observe.Tracer
+	node           string
+	inspectSubs    []*nats.Subscription
 	metrics        *metrics
 	hub            *hub
 	requests       *requests
@@ -151,6 +154,13 @@ func New(o Options) (*Server, error) {
 	}
 	s.hub = newHub(s, s.nc)
 	s.presence = newPresenceReporter(s.nc, cfg.PresenceBeat)
+	s.node = o.Node
+	if s.node == "" {
+		s.node = "edge"
+	}
+	if err := s.startInspect(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -327,6 +337,7 @@ func (s *Server) Close() error {
 		cancel()
 		s.ln.Close()
 	}
+	s.stopInspect()
 	s.hub.close()
 	s.presence.close()
 	return s.requests.sub.Unsubscribe()

@@ -194,4 +194,24 @@ func TestConsoleInChromium(t *testing.T) {
 			text("#audit-chain") == "chain: ok"
 	})
 	shot("console-audit.png")
+
+	// Inspect: the channel's subscribers on this edge (alice, bob, the
+	// page), and alice's connection with her presence.
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#inspect-id"), channel),
+		chromedp.Click(chromedp.CSS("#inspect-form button"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the channel inspection", 10*time.Second, func() bool {
+		s := text("#inspect")
+		return strings.Contains(s, `"subscribers": 3`) && strings.Contains(s, `"last_seq": 1`)
+	})
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#inspect-user"), "alice"),
+		chromedp.Click(chromedp.CSS("#inspect-user-form button"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the user inspection", 10*time.Second, func() bool {
+		s := text("#inspect")
+		return strings.Contains(s, `"online": true`) && strings.Contains(s, `"protocol": "salam.v1"`)
+	})
+	shot("console-inspect.png")
 }

@@ -101,6 +101,7 @@ func run(name string, args []string, r roles) error {
 	var core *chat.Service
 	var pres *presence.Service
 	var callSvc *calls.Service
+	var presenceStore presence.Store
 	if r.core {
 		store, err := openStore(cfg)
 		if err != nil {
@@ -121,6 +122,7 @@ func run(name string, args []string, r roles) error {
 		}
 		defer closePresence()
 		registerRedisHealth(reg, pstore)
+		presenceStore = pstore
 		pres, err = presence.NewService(nc, pstore, channelsOf{store, cfg.Presence.AnnounceMaxMembers}, cfg.Presence.Service, log)
 		if err != nil {
 			return err
@@ -173,7 +175,7 @@ func run(name string, args []string, r roles) error {
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if !cfg.Console.Disabled {
 			audit, _ := core.Store().(console.AuditLog) // both stores keep the audit log (table audit_log)
-			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Logger: log,
+			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Logger: log,
 				Authenticate: func(r *http.Request) (auth.Claims, error) {
 					return verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 				}})
@@ -202,7 +204,7 @@ func run(name string, args []string, r roles) error {
 		}
 		defer closeLimiter()
 		srv, err = edge.New(edge.Options{Config: cfg.Edge, Verifier: verifier, NATS: nc,
-			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux, Limiter: limiter, Tracer: tracer})
+			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux, Limiter: limiter, Tracer: tracer, Node: reporter.Node()})
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/observe"
 )
@@ -21,10 +22,11 @@ type Authenticate func(r *http.Request) (auth.Claims, error)
 // Options are what the console reads from.
 type Options struct {
 	Config       Config
-	NATS         *nats.Conn   // the bus; required
-	Authenticate Authenticate // required
-	Chat         chat.Store   // channels for the inspect views; nil hides them
-	Audit        AuditLog     // where admin actions and views of user data are recorded; nil records nothing
+	NATS         *nats.Conn     // the bus; required
+	Authenticate Authenticate   // required
+	Chat         chat.Store     // channels for the inspect views; nil hides them
+	Audit        AuditLog       // where admin actions and views of user data are recorded; nil records nothing
+	Presence     presence.Store // users' presence for the user view; nil leaves it out
 	Logger       *slog.Logger
 }
 
@@ -34,6 +36,7 @@ type Console struct {
 	nc       *nats.Conn
 	authn    Authenticate
 	chat     chat.Store
+	presence presence.Store
 	log      *slog.Logger
 	ov       *overview
 	journeys *journeys
@@ -59,7 +62,7 @@ func New(opt Options) (*Console, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat,
+	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat, presence: opt.Presence,
 		log: opt.Logger.With("component", "console"), ov: newOverview(opt.Config),
 		journeys: newJourneys(opt.Config.Journeys), audit: &auditor{log: opt.Audit, nc: opt.NATS, lg: opt.Logger},
 		watchers: make(map[chan Overview]struct{})}, nil

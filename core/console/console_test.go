@@ -62,7 +62,7 @@ func get(t *testing.T, url, token string) (int, map[string]any) {
 
 var apiRoutes = []string{
 	"/console/api/whoami", "/console/api/overview", "/console/api/stream", "/console/api/journeys",
-	"/console/api/journeys/0123456789abcdef0123456789abcdef", "/console/api/channels/general", "/console/api/nope",
+	"/console/api/journeys/0123456789abcdef0123456789abcdef", "/console/api/channels/general", "/console/api/users/alice", "/console/api/audit", "/console/api/nope",
 }
 
 func TestAPIRefusesNonAdmins(t *testing.T) {
@@ -100,6 +100,10 @@ func TestAPIValidatesParameters(t *testing.T) {
 		{"/console/api/channels/bad%20id", http.StatusBadRequest},
 		{"/console/api/channels/general", http.StatusServiceUnavailable}, // no store in this test
 		{"/console/api/overview?x=1", http.StatusBadRequest},
+		{"/console/api/users/" + strings.Repeat("u", 200), http.StatusBadRequest},
+		{"/console/api/users/alice?x=1", http.StatusBadRequest},
+		{"/console/api/users/alice", http.StatusOK},           // no presence store, no edge: empty
+		{"/console/api/audit", http.StatusServiceUnavailable}, // no audit log in this test
 		{"/console/api/stream?x=1", http.StatusBadRequest},
 		{"/console/api/nope", http.StatusNotFound},
 		{"/console/api/whoami", http.StatusOK},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -46,6 +47,7 @@ func (c *Console) Handler() http.Handler {
 	api.HandleFunc("GET /console/api/journeys/{trace}", c.getJourney)
 	api.HandleFunc("GET /console/api/channels/{id}", c.channel)
 	api.HandleFunc("GET /console/api/audit", c.auditLog)
+	api.HandleFunc("GET /console/api/users/{id}", c.user)
 	api.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
 	})
@@ -256,7 +258,21 @@ func (c *Console) channel(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusServiceUnavailable, "store: %v", err)
 		return
 	}
-	writeJSON(w, map[string]any{"channel": ch, "members": members})
+	subs, err := askEdges[observe.ChannelSubscribers](ctx, c, observe.InspectChannelSubject, id)
+	if err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, "bus: %v", err)
+		return
+	}
+	if subs == nil {
+		subs = []observe.ChannelSubscribers{}
+	}
+	view := channelView{ID: ch.ID, Kind: string(ch.Kind), Name: ch.Name, Public: ch.Public, MemberCap: ch.MemberCap,
+		CreatedBy: ch.CreatedBy, CreatedAt: ch.CreatedAt, LastSeq: ch.LastSeq, Members: []memberView{}, SubscribersByEdge: subs}
+	for _, m := range members {
+		view.Members = append(view.Members, memberView{User: m.User, Role: string(m.Role), JoinedAt: m.JoinedAt,
+			ReadSeq: m.ReadSeq, DeliveredSeq: m.DeliveredSeq})
+	}
+	writeJSON(w, view)
 }
 
 // noParams refuses any query parameter but the token.

@@ -244,6 +244,13 @@ $("inspect-form").onsubmit = (ev) => {
     .catch((e) => { $("inspect").textContent = e.message; });
 };
 
+$("inspect-user-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  api("/console/api/users/" + encodeURIComponent($("inspect-user").value.trim()))
+    .then((r) => { $("inspect").textContent = JSON.stringify(r, null, 2); })
+    .catch((e) => { $("inspect").textContent = e.message; });
+};
+
 // ---- sign-in ----
 $("login").onsubmit = (ev) => { ev.preventDefault(); signIn($("token").value); };
 {
