@@ -215,3 +215,59 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 	shot("console-inspect.png")
 }
+
+// An ordinary client's message is traced when sampled (here
+// trace.sample_rate 1), and its journey never carries the body.
+func TestJourneyOfSampledClientMessage(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(data, "salam.yaml")
+	if err := os.WriteFile(cfg, []byte("trace:\n  sample_rate: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := start(t, "up", "--listen", "127.0.0.1:0", "--data", data, "--config", cfg)
+	opsTok, aliceTok := adminToken(t, data, "ops"), devToken(t, data, "alice")
+	if code := rest(t, up.addr, aliceTok, "POST", "/v1/channels", map[string]any{"id": "sampled", "name": "s", "kind": "group"}, nil); code != 201 {
+		t.Fatalf("create channel: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	alice := connect(t, up.addr, aliceTok)
+	if err := alice.Subscribe(ctx, "sampled"); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "a body nobody may see"
+	if _, err := alice.Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: "sampled", MsgID: "m1", Data: []byte(secret)}, func(*wire.Frame) {}); err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Spans []struct {
+			Name  string
+			Attrs map[string]string
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j.Spans = nil
+		code := rest(t, up.addr, opsTok, "GET", "/console/api/journeys?channel=sampled&msg_id=m1", nil, &j)
+		names := map[string]bool{}
+		for _, s := range j.Spans {
+			names[s.Name] = true
+			for k, v := range s.Attrs {
+				if strings.Contains(v, secret) || strings.Contains(k, "body") {
+					t.Fatalf("span %s carries the body: %s=%s", s.Name, k, v)
+				}
+			}
+		}
+		if code == 200 && names["edge received"] && names["edge fan-out (delivered)"] && names["store: de-dup, sequence, commit"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journey of a sampled message: %d %+v", code, j)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A non-admin gets 403 on the same route.
+	if code := rest(t, up.addr, aliceTok, "GET", "/console/api/journeys?channel=sampled&msg_id=m1", nil, nil); code != 403 {
+		t.Fatalf("alice on the console API: %d, want 403", code)
+	}
+}
