@@ -1,8 +1,11 @@
 package observe
 
 import (
+	"context"
 	"encoding/json"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -141,5 +144,40 @@ func TestReporterReportsOnlyWhileWatched(t *testing.T) {
 	var s Snapshot
 	if err := json.Unmarshal(m.Data, &s); err != nil || s.Kind != "edge" || s.Values["salam_edge_upgrades_total"] != 5 {
 		t.Fatalf("snapshot %+v, %v", s, err)
+	}
+}
+
+// With trace.otlp_url, spans also reach an OTLP/HTTP collector.
+func TestTracerExportsOTLP(t *testing.T) {
+	got := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type")
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer srv.Close()
+	_, nc := bustest.Start(t)
+	tr, err := NewTracer(nc, "core-1", TraceConfig{OTLPURL: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tr.Record(bus.TraceContext{}, "edge received", now, now.Add(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-got:
+		if req != "POST /v1/traces application/x-protobuf" {
+			t.Errorf("collector got %q", req)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing exported over OTLP")
+	}
+	for _, bad := range []string{"collector:4318", "ftp://x", "http://"} {
+		if err := (&TraceConfig{OTLPURL: bad}).Validate(); err == nil {
+			t.Errorf("otlp_url %q accepted", bad)
+		}
 	}
 }

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -24,6 +27,11 @@ type TraceConfig struct {
 	// sent by admin tokens (the console) are always traced. A negative
 	// value turns sampling of ordinary messages off.
 	SampleRate float64 `yaml:"sample_rate"`
+	// OTLPURL, when set, also exports every span over OTLP/HTTP
+	// (protobuf) to a collector, e.g. http://otel-collector:4318 (the
+	// path defaults to /v1/traces; http:// sends without TLS). Empty
+	// (default): spans go only to the console.
+	OTLPURL string `yaml:"otlp_url"`
 }
 
 // EnsureDefaults fills zero fields with their defaults.
@@ -37,6 +45,12 @@ func (c *TraceConfig) EnsureDefaults() {
 func (c *TraceConfig) Validate() error {
 	if c.SampleRate > 1 || math.IsNaN(c.SampleRate) {
 		return fmt.Errorf("observe: invalid config field trace.sample_rate %v (0..1)", c.SampleRate)
+	}
+	if c.OTLPURL != "" {
+		u, err := url.Parse(c.OTLPURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("observe: invalid config field trace.otlp_url %q (http(s)://host:port[/path])", c.OTLPURL)
+		}
 	}
 	return nil
 }
@@ -77,8 +91,18 @@ func NewTracer(nc *nats.Conn, node string, cfg TraceConfig, log *slog.Logger) (*
 	exp := &natsExporter{nc: nc, node: node, log: log}
 	// The decision is ours (Sample) and made before a span exists: the SDK
 	// records whatever it is given.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
-		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(100*time.Millisecond)))
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(100*time.Millisecond)),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "salam"),
+			attribute.String("service.instance.id", node)))}
+	if cfg.OTLPURL != "" {
+		otlp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(otlpTracesURL(cfg.OTLPURL)))
+		if err != nil {
+			return nil, fmt.Errorf("observe: OTLP exporter: %w", err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(otlp))
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
 	t := &Tracer{node: node, tp: tp, tr: tp.Tracer("github.com/salamhq/salam")}
 	if cfg.SampleRate > 0 {
 		t.threshold = uint64(cfg.SampleRate * math.MaxUint64)
@@ -87,6 +111,15 @@ func NewTracer(nc *nats.Conn, node string, cfg TraceConfig, log *slog.Logger) (*
 		}
 	}
 	return t, nil
+}
+
+// otlpTracesURL adds the OTLP/HTTP traces path when the URL has none.
+func otlpTracesURL(s string) string {
+	u, _ := url.Parse(s)
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/v1/traces"
+	}
+	return u.String()
 }
 
 // Sample decides whether an ordinary message is traced: one random draw,
