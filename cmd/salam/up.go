@@ -102,6 +102,7 @@ func run(name string, args []string, r roles) error {
 	var pres *presence.Service
 	var callSvc *calls.Service
 	var presenceStore presence.Store
+	var callsStore calls.Store
 	if r.core {
 		store, err := openStore(cfg)
 		if err != nil {
@@ -131,6 +132,7 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer pres.Stop()
+		callsStore = store
 		if callSvc, err = calls.NewService(nc, store, store, cfg.Calls, log); err != nil {
 			return err
 		}
@@ -175,7 +177,7 @@ func run(name string, args []string, r roles) error {
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if !cfg.Console.Disabled {
 			audit, _ := core.Store().(console.AuditLog) // both stores keep the audit log (table audit_log)
-			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Logger: log,
+			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Calls: callsStore, Logger: log,
 				Authenticate: func(r *http.Request) (auth.Claims, error) {
 					return verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 				}})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/internal/auth"
@@ -27,6 +28,7 @@ type Options struct {
 	Chat         chat.Store     // channels for the inspect views; nil hides them
 	Audit        AuditLog       // where admin actions and views of user data are recorded; nil records nothing
 	Presence     presence.Store // users' presence for the user view; nil leaves it out
+	Calls        calls.Store    // a channel's recent calls for the channel view; nil leaves them out
 	Logger       *slog.Logger
 }
 
@@ -37,6 +39,7 @@ type Console struct {
 	authn    Authenticate
 	chat     chat.Store
 	presence presence.Store
+	calls    calls.Store
 	log      *slog.Logger
 	ov       *overview
 	journeys *journeys
@@ -62,7 +65,7 @@ func New(opt Options) (*Console, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat, presence: opt.Presence,
+	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat, presence: opt.Presence, calls: opt.Calls,
 		log: opt.Logger.With("component", "console"), ov: newOverview(opt.Config),
 		journeys: newJourneys(opt.Config.Journeys), audit: &auditor{log: opt.Audit, nc: opt.NATS, lg: opt.Logger},
 		watchers: make(map[chan Overview]struct{})}, nil

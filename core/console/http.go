@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
@@ -271,6 +272,28 @@ func (c *Console) channel(w http.ResponseWriter, r *http.Request) {
 	for _, m := range members {
 		view.Members = append(view.Members, memberView{User: m.User, Role: string(m.Role), JoinedAt: m.JoinedAt,
 			ReadSeq: m.ReadSeq, DeliveredSeq: m.DeliveredSeq})
+	}
+	if c.calls != nil {
+		recent, err := c.calls.ChannelCalls(ctx, calls.Page{Channel: id, Limit: 10})
+		if err != nil {
+			writeProblem(w, http.StatusServiceUnavailable, "calls store: %v", err)
+			return
+		}
+		view.Calls = []callView{}
+		for _, cl := range recent {
+			cv := callView{ID: cl.ID, Caller: cl.Caller, Node: cl.Node, SFU: cl.SFU, CreatedAt: cl.CreatedAt,
+				EndReason: string(cl.EndReason), Participants: []string{}}
+			if !cl.AnsweredAt.IsZero() {
+				cv.AnsweredAt = &cl.AnsweredAt
+			}
+			if !cl.EndedAt.IsZero() {
+				cv.EndedAt = &cl.EndedAt
+			}
+			for _, p := range cl.Participants {
+				cv.Participants = append(cv.Participants, p.User)
+			}
+			view.Calls = append(view.Calls, cv)
+		}
 	}
 	writeJSON(w, view)
 }

@@ -89,6 +89,20 @@ type channelView struct {
 	LastSeq           uint64                       `json:"last_seq"`
 	Members           []memberView                 `json:"members"` // the first 100
 	SubscribersByEdge []observe.ChannelSubscribers `json:"subscribers_by_edge"`
+	Calls             []callView                   `json:"calls,omitempty"` // the last 10, newest first
+}
+
+// callView is one call of a channel: live (no ended_at) or in history.
+type callView struct {
+	ID           string     `json:"id"`
+	Caller       string     `json:"caller"`
+	Node         string     `json:"node"`
+	SFU          bool       `json:"sfu"`
+	CreatedAt    time.Time  `json:"created_at"`
+	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
+	EndedAt      *time.Time `json:"ended_at,omitempty"`
+	EndReason    string     `json:"end_reason,omitempty"`
+	Participants []string   `json:"participants"`
 }
 
 type memberView struct {
