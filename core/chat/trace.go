@@ -112,6 +112,7 @@ func (s *Service) traceCommit(b *send, r AppendResult, appendStart, appended tim
 		// The event span's id is known only after it ends; the header
 		// names the commit span as parent of the edges' hops and carries
 		// the send time for the bus hop.
+		s.traced.add(b.msg.Channel, r.Message.Seq, commit) // before the event: a receipt may follow at once
 		tc := commit
 		tc.Sent = time.Now().UnixNano()
 		buf := bytebufferpool.Get()
@@ -122,7 +123,6 @@ func (s *Service) traceCommit(b *send, r AppendResult, appendStart, appended tim
 			s.log.Warn("event publish", "channel", ev.Channel, "err", err)
 		}
 		s.tracer.Record(b.trace, "core: event published", start, time.Now(), append(attrs, seq)...)
-		s.traced.add(b.msg.Channel, r.Message.Seq, commit)
 	}
 	ackStart := time.Now()
 	b.finish(s, r, nil)

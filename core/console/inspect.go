@@ -12,7 +12,7 @@ import (
 )
 
 // askWindow is how long the console gathers the edges' answers.
-const askWindow = 300 * time.Millisecond
+const askWindow = 500 * time.Millisecond
 
 // askEdges publishes a question to every edge and gathers the answers that
 // arrive within askWindow (only edges with something to say answer).
