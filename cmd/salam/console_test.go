@@ -280,3 +280,75 @@ func TestJourneyOfSampledClientMessage(t *testing.T) {
 		t.Fatalf("alice on the console API: %d, want 403", code)
 	}
 }
+
+// Split deployment: a separate `salam edge` reports to the console of the
+// salam up it shares NATS with, and a journey holds one fan-out per edge.
+func TestConsoleAcrossEdges(t *testing.T) {
+	data := t.TempDir()
+	up := start(t, "up", "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--data", data)
+	edge := start(t, "edge", "--listen", "127.0.0.1:0", "--nats", up.nats, "--data", data)
+	opsTok, aliceTok, bobTok := adminToken(t, data, "ops"), devToken(t, data, "alice"), devToken(t, data, "bob")
+	if code := rest(t, up.addr, opsTok, "POST", "/v1/channels", map[string]any{"id": "split", "name": "s", "kind": "group"}, nil); code != 201 {
+		t.Fatalf("create channel: %d", code)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if code := rest(t, up.addr, opsTok, "POST", "/v1/channels/split/members", map[string]any{"user": u}, nil); code != 201 {
+			t.Fatalf("add %s: %d", u, code)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice, bob := connect(t, up.addr, aliceTok), connect(t, edge.addr, bobTok)
+	for _, c := range []*wsclient.Conn{alice, bob} {
+		if err := c.Subscribe(ctx, "split"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The overview lists both processes (only while asked: the request
+	// itself announces interest).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var ov struct {
+			Nodes []struct {
+				Kind        string
+				Connections float64
+			}
+		}
+		rest(t, up.addr, opsTok, "GET", "/console/api/overview", nil, &ov)
+		kinds := map[string]float64{}
+		for _, n := range ov.Nodes {
+			kinds[n.Kind] = n.Connections
+		}
+		if kinds["edge"] == 1 && kinds["edge+core"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("overview nodes %+v", ov.Nodes)
+		}
+	}
+	// An admin's publish is always traced: both edges fan it out.
+	ops := connect(t, edge.addr, opsTok)
+	if _, err := ops.Call(ctx, &wire.Frame{Type: wire.TypePublish, Channel: "split", MsgID: "s1", Data: []byte("x")}, func(*wire.Frame) {}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		var j struct {
+			Spans []struct{ Name, Node string }
+		}
+		rest(t, up.addr, opsTok, "GET", "/console/api/journeys?channel=split&msg_id=s1", nil, &j)
+		fanouts := map[string]bool{}
+		for _, s := range j.Spans {
+			if s.Name == "edge fan-out (delivered)" {
+				fanouts[s.Node] = true
+			}
+		}
+		if len(fanouts) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journey spans %+v", j.Spans)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
