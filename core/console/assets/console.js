@@ -26,6 +26,7 @@ function signIn(t) {
     openStream();
     listJourneys();
     loadAudit();
+    loadChannels();
   }).catch((e) => { $("status").textContent = "sign-in failed: " + e.message; });
 }
 
@@ -147,8 +148,17 @@ $("create").onclick = async () => {
         headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: m }) });
     }
     $("journey-status").textContent = "channel " + channel + " created";
+    loadChannels();
   } catch (e) { $("journey-status").textContent = "create failed: " + e.message; }
 };
+
+// The operator's own channels, to pick one for a journey.
+async function loadChannels() {
+  try {
+    const chs = await api("/v1/channels");
+    $("my-channels").replaceChildren(...chs.map((c) => Object.assign(document.createElement("option"), { value: c.id })));
+  } catch (e) { /* picking is a convenience; typing works */ }
+}
 
 let current = null; // {channel, msgID}
 $("journey-form").onsubmit = async (ev) => {
