@@ -128,7 +128,7 @@ func (n *nodeState) derive() {
 
 // healthKeys are the gauges and counters the health panel shows.
 var healthKeys = []string{
-	"salam_nats_client_connected", "salam_nats_client_rtt_seconds", "salam_nats_client_reconnects_total",
+	"salam_nats_client_connected", "salam_nats_client_rtt_seconds", "salam_nats_client_reconnects_total", "salam_nats_client_slow_consumer_errors_total",
 	"salam_nats_server_connections", "salam_nats_server_slow_consumers_total", "salam_nats_server_subscriptions",
 	"salam_store_pool_total_conns", "salam_store_pool_idle_conns", "salam_store_pool_acquired_conns",
 	"salam_store_pool_wait_count", "salam_store_open_connections", "salam_store_in_use",

@@ -7,6 +7,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/salamhq/salam/internal/bus"
 )
 
 // NATSClientCollectors returns the health of this process's NATS
@@ -35,6 +37,9 @@ func NATSClientCollectors(nc *nats.Conn) []prometheus.Collector {
 			return rtt.Seconds()
 		}),
 		counter("reconnects_total", "Reconnections to NATS.", func(s nats.Statistics) uint64 { return s.Reconnects }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("slow_consumer_errors_total",
+			"Times a subscription of this process fell behind and NATS dropped messages for it (all connections).")),
+			func() float64 { return float64(bus.SlowConsumerErrors()) }),
 		counter("in_msgs_total", "Messages received from NATS.", func(s nats.Statistics) uint64 { return s.InMsgs }),
 		counter("out_msgs_total", "Messages published to NATS.", func(s nats.Statistics) uint64 { return s.OutMsgs }),
 		counter("in_bytes_total", "Bytes received from NATS.", func(s nats.Statistics) uint64 { return s.InBytes }),
