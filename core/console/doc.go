@@ -15,7 +15,20 @@
 //     observe.SpansSubject by every process) are grouped by trace id in a
 //     ring of Config.Journeys traces; the page finds a message's journey by
 //     channel and client message id. Spans never carry bodies.
-//   - Inspect: a channel's settings, last sequence and members (chat.Store).
+//   - Inspect: a channel's settings, last sequence, members with cursors,
+//     recent calls (calls.Store) and local subscribers per edge; a user's
+//     presence (presence.Store) and connections and publish rate limit per
+//     edge. Edges answer observe.InspectChannelSubject and
+//     InspectUserSubject; the console gathers answers for askWindow.
+//   - Audit: opening the console and every view of user data (channel,
+//     user, journey) append an AuditRecord to the AuditLog declared here
+//     (storage/sqlite and storage/postgres: table audit_log, migration
+//     0004, append-only by trigger, hash-chained) and publish it on
+//     observe.AuditSubject; GET /console/api/audit pages it and verifies
+//     the chain.
+//
+// A new kind of node (SFU, ingest) appears in the overview by running an
+// observe.Reporter of its kind on its registry; nothing here changes.
 //
 // Access: every /console/api/ route answers 401 (no or bad token) or 403
 // (no admin role claim, see auth.Claims.Admin) with a problem body before
