@@ -200,3 +200,36 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// Rates come from the difference of two snapshots, latency quantiles from
+// the delivery-lag histogram observed between them.
+func TestOverviewDerivesRatesAndLatency(t *testing.T) {
+	o := newOverview(Config{History: time.Minute, Journeys: 1, StaleAfter: 10 * time.Second})
+	bounds := []float64{0.001, 0.002, 0.004}
+	snap := func(at int64, frames float64, lag []uint64) observe.Snapshot {
+		return observe.Snapshot{Node: "edge-1", Kind: "edge", Time: at, Start: 0,
+			Values: map[string]float64{"salam_edge_connections": 10, "salam_edge_frames_in_total": frames,
+				"salam_nats_client_rtt_seconds": 0.0002},
+			Histograms: map[string]observe.Histogram{"salam_edge_delivery_lag_seconds": {Bounds: bounds, Counts: lag, Count: lag[2]}}}
+	}
+	for _, s := range []observe.Snapshot{snap(1000, 100, []uint64{0, 0, 0}), snap(3000, 300, []uint64{50, 100, 100})} {
+		data, _ := json.Marshal(s)
+		m := natsMsg{data}.msg()
+		o.onStats(&m)
+	}
+	ov := o.tick(time.Now())
+	if len(ov.Nodes) != 1 {
+		t.Fatalf("nodes %+v", ov.Nodes)
+	}
+	n := ov.Nodes[0]
+	if n.FramesInS != 100 || n.Connections != 10 || n.LatP50 != 1 || n.LatP99 != 1.98 || n.Health["salam_nats_client_rtt_seconds"] != 0.0002 {
+		t.Errorf("node view %+v", n)
+	}
+	if ov.Totals.Connections != 10 || len(ov.Series) != 1 {
+		t.Errorf("totals %+v, %d points", ov.Totals, len(ov.Series))
+	}
+	// A node silent past stale_after leaves.
+	if ov := o.tick(time.Now().Add(time.Minute)); len(ov.Nodes) != 0 {
+		t.Errorf("stale node kept: %+v", ov.Nodes)
+	}
+}
