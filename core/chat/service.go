@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -64,9 +65,11 @@ func NewService(nc *nats.Conn, store Store, cfg Config, log *slog.Logger) (*Serv
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{nc: nc, store: store, cfg: cfg, log: log.With("component", "chat"),
+	s := &Service{nc: nc, store: store, cfg: cfg, log: log.With("component", "chat"),
 		access: newAccess(store, cfg.AccessCacheTTL), sends: make(chan *send, cfg.MaxBatch*4),
-		stopped: make(chan struct{})}, nil
+		stopped: make(chan struct{})}
+	s.traced.seed = maphash.MakeSeed()
+	return s, nil
 }
 
 // Store returns the service's store (for the REST API).

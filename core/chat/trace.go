@@ -1,7 +1,7 @@
 package chat
 
 import (
-	"sync"
+	"hash/maphash"
 	"sync/atomic"
 	"time"
 
@@ -20,55 +20,50 @@ import (
 func (s *Service) SetTracer(t *observe.Tracer) { s.tracer = t }
 
 // tracedMessages remembers the trace of recently traced messages, so that
-// receipts for them join their journey. Receipts check count first: with
-// nothing traced lately they take no lock and allocate nothing.
+// receipts for them join their journey. It is a fixed table of atomic
+// slots indexed by a hash of (channel, seq): a receipt's lookup takes no
+// lock and allocates nothing, a newer traced message may overwrite an
+// older one's slot (its later receipts then go untraced), and entries
+// older than tracedKeep are ignored. any skips even the hash while nothing
+// was ever traced.
 type tracedMessages struct {
-	count atomic.Int64
-	mu    sync.Mutex
-	byKey map[tracedKey]tracedEntry
-}
-
-type tracedKey struct {
-	channel string
-	seq     uint64
+	seed  maphash.Seed
+	any   atomic.Bool
+	slots [tracedSlots]atomic.Pointer[tracedEntry]
 }
 
 type tracedEntry struct {
-	tc bus.TraceContext
-	at time.Time
+	channel string
+	seq     uint64
+	tc      bus.TraceContext
+	at      time.Time
 }
 
-// tracedKeep is how long a traced message waits for its receipts.
-const tracedKeep = 5 * time.Minute
+const (
+	tracedSlots = 1024 // a power of two
+	// tracedKeep is how long a traced message waits for its receipts.
+	tracedKeep = 5 * time.Minute
+)
+
+func (t *tracedMessages) slot(channel string, seq uint64) *atomic.Pointer[tracedEntry] {
+	h := maphash.String(t.seed, channel) ^ seq*0x9e3779b97f4a7c15
+	return &t.slots[h&(tracedSlots-1)]
+}
 
 func (t *tracedMessages) add(channel string, seq uint64, tc bus.TraceContext) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byKey == nil {
-		t.byKey = make(map[tracedKey]tracedEntry)
-	}
-	now := time.Now()
-	if len(t.byKey) >= 1024 {
-		for k, e := range t.byKey {
-			if now.Sub(e.at) > tracedKeep {
-				delete(t.byKey, k)
-			}
-		}
-	}
-	if len(t.byKey) < 4096 {
-		t.byKey[tracedKey{channel, seq}] = tracedEntry{tc, now}
-	}
-	t.count.Store(int64(len(t.byKey)))
+	t.slot(channel, seq).Store(&tracedEntry{channel: channel, seq: seq, tc: tc, at: time.Now()})
+	t.any.Store(true)
 }
 
 func (t *tracedMessages) lookup(channel string, seq uint64) (bus.TraceContext, bool) {
-	if t.count.Load() == 0 {
+	if !t.any.Load() {
 		return bus.TraceContext{}, false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.byKey[tracedKey{channel, seq}]
-	return e.tc, ok && time.Since(e.at) <= tracedKeep
+	e := t.slot(channel, seq).Load()
+	if e == nil || e.seq != seq || e.channel != channel || time.Since(e.at) > tracedKeep {
+		return bus.TraceContext{}, false
+	}
+	return e.tc, true
 }
 
 // traceReceipt records a receipt for a traced message: from the edge
