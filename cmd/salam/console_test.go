@@ -183,14 +183,15 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 	shot("console-journey.png")
 
-	// The audit log recorded the console's opening and the journey view,
-	// and its hash chain holds.
+	// The audit log recorded the console's opening, the channel's creation,
+	// the send and the journey view, and its hash chain holds.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#audit-refresh"))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the audit log", 10*time.Second, func() bool {
 		table := text("#audit tbody")
 		return strings.Contains(table, "console.open") && strings.Contains(table, "view.journey") &&
+			strings.Contains(table, "action.create_channel") && strings.Contains(table, "action.send") &&
 			text("#audit-chain") == "chain: ok"
 	})
 	shot("console-audit.png")

@@ -177,7 +177,7 @@ func run(name string, args []string, r roles) error {
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if !cfg.Console.Disabled {
 			audit, _ := core.Store().(console.AuditLog) // both stores keep the audit log (table audit_log)
-			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Calls: callsStore, Logger: log,
+			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Calls: callsStore, REST: api, Logger: log,
 				Authenticate: func(r *http.Request) (auth.Claims, error) {
 					return verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 				}})

@@ -80,6 +80,27 @@ func TestAPIRefusesNonAdmins(t *testing.T) {
 	}
 }
 
+func TestActionsRefuseNonAdmins(t *testing.T) {
+	_, srv := newTestConsole(t)
+	for _, route := range []string{"/console/api/channels", "/console/api/sends"} {
+		for token, want := range map[string]int{"": 401, "user": 403} {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+route, strings.NewReader(`{"id":"x"}`))
+			req.Header.Set("Content-Type", "application/json")
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("POST %s with %q: %d, want %d", route, token, resp.StatusCode, want)
+			}
+		}
+	}
+}
+
 func TestAPIValidatesParameters(t *testing.T) {
 	_, srv := newTestConsole(t)
 	for _, tt := range []struct {

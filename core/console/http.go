@@ -49,6 +49,8 @@ func (c *Console) Handler() http.Handler {
 	api.HandleFunc("GET /console/api/channels/{id}", c.channel)
 	api.HandleFunc("GET /console/api/audit", c.auditLog)
 	api.HandleFunc("GET /console/api/users/{id}", c.user)
+	api.HandleFunc("POST /console/api/channels", c.createChannel)
+	api.HandleFunc("POST /console/api/sends", c.announceSend)
 	api.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
 	})

@@ -141,12 +141,9 @@ async function ensureSubscribed(channel) {
 $("create").onclick = async () => {
   const channel = $("channel").value.trim();
   try {
-    await api("/v1/channels", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ id: channel, kind: "group", name: channel }) });
-    for (const m of $("members").value.split(",").map((s) => s.trim()).filter(Boolean)) {
-      await api("/v1/channels/" + encodeURIComponent(channel) + "/members", { method: "POST",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ user: m }) });
-    }
+    const members = $("members").value.split(",").map((s) => s.trim()).filter(Boolean);
+    await api("/console/api/channels", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: channel, members }) }); // audited, then through the REST API
     $("journey-status").textContent = "channel " + channel + " created";
     loadChannels();
   } catch (e) { $("journey-status").textContent = "create failed: " + e.message; }
@@ -166,6 +163,8 @@ $("journey-form").onsubmit = async (ev) => {
   const channel = $("channel").value.trim(), msgID = "console-" + Date.now() + "-" + Math.floor(Math.random() * 1e6);
   try {
     await ensureSubscribed(channel);
+    await api("/console/api/sends", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ channel, msg_id: msgID }) }); // the audit record comes first
     const ack = await request({ t: 5, c: channel, m: msgID, d: $("message").value });
     current = { channel, msgID, seq: ack.s };
     $("journey-status").textContent = "sent #" + ack.s + " (" + msgID + "); tracing…";
