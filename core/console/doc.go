@@ -20,8 +20,11 @@
 //     presence (presence.Store) and connections and publish rate limit per
 //     edge. Edges answer observe.InspectChannelSubject and
 //     InspectUserSubject; the console gathers answers for askWindow.
-//   - Audit: opening the console and every view of user data (channel,
-//     user, journey) append an AuditRecord to the AuditLog declared here
+//   - Actions (actions.go): creating a channel with members and sending a
+//     traced message; recorded first, then carried out through the /v1
+//     REST API with the admin's own token. Everything else is read-only.
+//   - Audit: opening the console, every action and every view of user
+//     data (channel, user, journey) append an AuditRecord to the AuditLog declared here
 //     (storage/sqlite and storage/postgres: table audit_log, migration
 //     0004, append-only by trigger, hash-chained) and publish it on
 //     observe.AuditSubject; GET /console/api/audit pages it and verifies
