@@ -92,7 +92,8 @@ func TestConsoleInChromium(t *testing.T) {
 		for !ok() {
 			if time.Now().After(deadline) {
 				shot("console-failed.png")
-				t.Fatalf("timed out waiting for %s", what)
+				t.Fatalf("timed out waiting for %s; page status %q, send %q, journey %q", what, text("#status"),
+					text("#send-status"), text("#journey-status"))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -139,7 +140,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#send"))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("the send's ack", 10*time.Second, func() bool { return strings.Contains(text("#journey-status"), "#1") })
+	waitFor("the send's ack", 20*time.Second, func() bool { return strings.Contains(text("#send-status"), "sent #1 ") })
 	// Bob receives it, then says so: delivered, then read.
 	var ev wire.Frame
 	bob.NetConn().SetReadDeadline(time.Now().Add(10 * time.Second))

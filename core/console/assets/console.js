@@ -167,10 +167,11 @@ $("journey-form").onsubmit = async (ev) => {
       body: JSON.stringify({ channel, msg_id: msgID }) }); // the audit record comes first
     const ack = await request({ t: 5, c: channel, m: msgID, d: $("message").value });
     current = { channel, msgID, seq: ack.s };
-    $("journey-status").textContent = "sent #" + ack.s + " (" + msgID + "); tracing…";
+    $("send-status").textContent = "sent #" + ack.s + " (" + msgID + ") to " + channel + ";";
+    $("journey-status").textContent = "tracing…";
     $("receipts").replaceChildren();
     pollJourney(current, 40);
-  } catch (e) { $("journey-status").textContent = "send failed: " + e.message; }
+  } catch (e) { $("send-status").textContent = "send failed: " + e.message; }
 };
 
 async function pollJourney(msg, times) {
