@@ -10,6 +10,7 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/console"
 	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
@@ -17,6 +18,7 @@ import (
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/sfu"
 )
 
@@ -43,11 +45,13 @@ type salamConfig struct {
 		AnnounceMaxMembers int             `yaml:"announce_max_members"`
 		Service            presence.Config `yaml:"service"`
 	} `yaml:"presence"`
-	Calls   calls.Config   `yaml:"calls"`
-	DevTURN devturn.Config `yaml:"dev_turn"`
-	SFU     sfu.Config     `yaml:"sfu"`
-	Ingest  ingest.Config  `yaml:"ingest"`
-	Live    live.Config    `yaml:"live"`
+	Calls   calls.Config        `yaml:"calls"`
+	DevTURN devturn.Config      `yaml:"dev_turn"`
+	SFU     sfu.Config          `yaml:"sfu"`
+	Ingest  ingest.Config       `yaml:"ingest"`
+	Live    live.Config         `yaml:"live"`
+	Console console.Config      `yaml:"console"`
+	Trace   observe.TraceConfig `yaml:"trace"`
 }
 
 // decodeSalamConfig decodes like cmd/salam does: unknown keys are errors,

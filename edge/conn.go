@@ -45,6 +45,7 @@ type conn struct {
 	msgOp      ws.OpCode
 	codec      wire.Codec
 	userID     string
+	admin      bool       // the token has the admin role: its publishes are always traced (the console's)
 	user       *userState // shared publish budget, acquired at the first publish
 	session    string
 	frames     bucket.Bucket
@@ -63,6 +64,10 @@ type conn struct {
 	closeCode  uint16
 	subs       map[string]*subscription // channels subscribed; nil when none
 	calls      []string                 // calls this connection sent frames about, newest last (at most maxTrackedCalls)
+	// cancelStream ends the handler of an event stream (stream.go) when
+	// the connection closes; nil for every other connection.
+	cancelStream func()
+	streaming    atomic.Bool // serving an event stream: no more requests, no handshake timeout
 }
 
 // subscription is a connection's state for one channel, guarded by conn.mu.

@@ -21,7 +21,18 @@
 //     readPool and joined before the next event of the channel.
 //   - sweep: one goroutine, ticking every second (or half the ping
 //     interval), enforces timeouts, sends pings and expires requests.
-//   - nats.go's own goroutines deliver request replies (requests.onReply).
+//   - nats.go's own goroutines deliver request replies (requests.onReply)
+//     and the console's inspect questions (inspect.go).
+//   - An event stream (plain HTTP asking for text/event-stream: the
+//     console's live overview) runs its handler on a goroutine of its own
+//     until the handler returns or the connection closes (stream.go).
+//
+// # Tracing
+//
+// A publish is traced when its token has the admin role (the console's
+// sends) or Tracer.Sample says so: one random draw, no allocation, no lock
+// for the others. Traced requests carry bus.Request.Trace; traced events
+// arrive with a NATS header, and an event without one costs one nil check.
 //
 // # Locks
 //

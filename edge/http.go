@@ -48,6 +48,10 @@ func (c *conn) serveHTTP(buf []byte, headLen int) (consumed int, complete bool) 
 	end := headLen + int(max(req.ContentLength, 0))
 	req.Body = io.NopCloser(bytes.NewReader(buf[headLen:end]))
 	req.RemoteAddr = c.nc.RemoteAddr().String()
+	if wantsStream(req) {
+		c.serveStream(req)
+		return len(buf), true
+	}
 	rw := &bufferedResponse{header: make(http.Header)}
 	s.http.ServeHTTP(rw, req)
 	keepAlive := !req.Close && req.ProtoAtLeast(1, 1) && !s.draining.Load()
@@ -114,6 +118,7 @@ func (c *conn) upgrade(req *http.Request, head []byte) {
 	}
 	c.codec = codec
 	c.userID = claims.UserID
+	c.admin = claims.Admin
 	c.expires = claims.ExpiresAt.UnixNano()
 	c.opened = nowNano()
 	c.lastPing = c.opened

@@ -8,6 +8,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/nats-io/nats.go"
 	"github.com/valyala/bytebufferpool"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/wire"
@@ -172,7 +173,7 @@ func (h *hub) handle(m *nats.Msg, ev *wire.Frame, waiting map[string]*localChann
 		}
 		return
 	}
-	h.fanout(channel, ev, m.Data)
+	h.fanoutTraced(channel, m, ev)
 	h.fanoutInOrder(channel, lc, ev)
 	if len(lc.order.held) == 0 {
 		delete(waiting, channel)
@@ -189,8 +190,30 @@ func (h *hub) fanoutInOrder(channel string, lc *localChannel, ev *wire.Frame) {
 // fanoutMsg delivers a held event, decoded again.
 func (h *hub) fanoutMsg(channel string, m *nats.Msg, ev *wire.Frame) {
 	if wire.Msgpack.Decode(m.Data, ev) == nil {
-		h.fanout(channel, ev, m.Data)
+		h.fanoutTraced(channel, m, ev)
 	}
+}
+
+// fanoutTraced is fanout of a message event that may carry a trace (a NATS
+// header, nil on unsampled ones): the bus hop and the fan-out become spans.
+func (h *hub) fanoutTraced(channel string, m *nats.Msg, ev *wire.Frame) {
+	if m.Header == nil {
+		h.fanout(channel, ev, m.Data)
+		return
+	}
+	tc, traced := bus.TraceFromHeader(m.Header)
+	start := time.Now()
+	n := h.fanout(channel, ev, m.Data)
+	if !traced {
+		return
+	}
+	t := h.srv.tracer
+	seq := attribute.Int64("seq", int64(ev.Seq))
+	if tc.Sent != 0 {
+		t.Record(tc, "bus → edge", time.Unix(0, tc.Sent), start, attribute.String("channel", channel), seq)
+	}
+	t.Record(tc, "edge fan-out (delivered)", start, time.Now(), attribute.String("channel", channel), seq,
+		attribute.Int("subscribers", n))
 }
 
 // local returns channel's entry, nil when it has no local subscriber.
@@ -225,10 +248,10 @@ func (h *hub) members(channel string) []*conn {
 // subscribers are written in parallel on the worker pool, and fanout returns
 // only when all are written, so the next event of the channel cannot
 // overtake this one.
-func (h *hub) fanout(channel string, ev *wire.Frame, raw []byte) {
+func (h *hub) fanout(channel string, ev *wire.Frame, raw []byte) int {
 	conns := h.members(channel)
 	if len(conns) == 0 {
-		return
+		return 0
 	}
 	var frames [2][]byte // msgpack, json; built on first use
 	var bufs [2]*bytebufferpool.ByteBuffer
@@ -284,6 +307,7 @@ func (h *hub) fanout(channel string, ev *wire.Frame, raw []byte) {
 	if ev.Time > 0 {
 		m.deliveryLag.Observe(time.Since(time.UnixMilli(ev.Time)).Seconds())
 	}
+	return len(conns)
 }
 
 // delivery is one event on its way to local subscribers.

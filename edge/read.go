@@ -59,6 +59,9 @@ var headEnd = []byte("\r\n\r\n")
 func (c *conn) process(buf []byte) (consumed int) {
 	cfg := &c.srv.cfg
 	for !c.isClosed() {
+		if c.streaming.Load() {
+			return len(buf) // an event stream: nothing more is read
+		}
 		if c.state.Load() == stateHTTP {
 			i := bytes.Index(buf[consumed:], headEnd)
 			if i < 0 {

@@ -4,9 +4,11 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/valyala/bytebufferpool"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/wire"
@@ -48,9 +50,14 @@ func newRequests(srv *Server, nc *nats.Conn) (*requests, error) {
 
 // encode wraps the client frame f in a bus request from c into buf.
 func (c *conn) encodeRequest(buf []byte, f *wire.Frame, now int64) []byte {
+	return c.encodeTracedRequest(buf, f, now, bus.TraceContext{})
+}
+
+// encodeTracedRequest is encodeRequest carrying a trace context.
+func (c *conn) encodeTracedRequest(buf []byte, f *wire.Frame, now int64, tc bus.TraceContext) []byte {
 	inner := bytebufferpool.Get()
 	inner.B = wire.Msgpack.Append(inner.B[:0], f)
-	req := bus.Request{User: c.userID, Session: c.session, Received: now, Frame: inner.B}
+	req := bus.Request{User: c.userID, Session: c.session, Received: now, Frame: inner.B, Trace: tc}
 	buf = req.AppendMsgpack(buf)
 	bytebufferpool.Put(inner)
 	return buf
@@ -58,13 +65,28 @@ func (c *conn) encodeRequest(buf []byte, f *wire.Frame, now int64) []byte {
 
 // forward sends f to core on subject; the reply goes to c as f's answer.
 func (r *requests) forward(c *conn, subject string, f *wire.Frame) {
+	r.forwardTrace(c, subject, f, bus.TraceContext{})
+}
+
+// forwardTraced is forward for a sampled publish received at received: it
+// records the edge's span and carries the trace to core.
+func (r *requests) forwardTraced(c *conn, subject string, f *wire.Frame, received int64) {
+	now := time.Now()
+	tc := r.srv.tracer.Record(bus.TraceContext{}, "edge received", time.Unix(0, received), now,
+		attribute.String("channel", f.Channel), attribute.String("msg_id", f.MsgID),
+		attribute.String("user", c.userID), attribute.Int("bytes", len(f.Data)))
+	tc.Sent = time.Now().UnixNano()
+	r.forwardTrace(c, subject, f, tc)
+}
+
+func (r *requests) forwardTrace(c *conn, subject string, f *wire.Frame, tc bus.TraceContext) {
 	token := r.next.Add(1)
 	now := nowNano()
 	r.mu.Lock()
 	r.pending[token] = pendingRequest{c: c, id: f.ID, deadline: now + int64(r.srv.requestTimeout), started: now}
 	r.mu.Unlock()
 	buf := bytebufferpool.Get()
-	buf.B = c.encodeRequest(buf.B[:0], f, now)
+	buf.B = c.encodeTracedRequest(buf.B[:0], f, now, tc)
 	err := r.nc.PublishRequest(subject, r.prefix+strconv.FormatUint(token, 36), buf.B)
 	bytebufferpool.Put(buf)
 	if err != nil {

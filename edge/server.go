@@ -20,6 +20,7 @@ import (
 
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bucket"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -33,6 +34,8 @@ type Options struct {
 	Registerer     prometheus.Registerer // where edge metrics are registered; default a private registry
 	Handler        http.Handler          // plain HTTP routes (/healthz, /metrics, REST); default 404 for all
 	Limiter        Limiter               // shared per-user and per-address limits (Redis); nil: this edge's own
+	Tracer         *observe.Tracer       // message-journey spans; nil traces nothing
+	Node           string                // this edge's node id in the console (observe.Reporter.Node); default "edge"
 }
 
 // Server is one edge process's connection server.
@@ -43,6 +46,9 @@ type Server struct {
 	verifier       *auth.Verifier
 	nc             *nats.Conn
 	http           http.Handler
+	tracer         *observe.Tracer
+	node           string
+	inspectSubs    []*nats.Subscription
 	metrics        *metrics
 	hub            *hub
 	requests       *requests
@@ -131,7 +137,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, requestTimeout: o.RequestTimeout, log: o.Logger, verifier: o.Verifier, nc: o.NATS,
-		http: o.Handler, served: make(chan struct{}), stop: make(chan struct{}), limits: limits{shared: o.Limiter},
+		http: o.Handler, served: make(chan struct{}), stop: make(chan struct{}), limits: limits{shared: o.Limiter}, tracer: o.Tracer,
 	}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = 3 * time.Second
@@ -159,6 +165,13 @@ func New(o Options) (*Server, error) {
 	s.hub = newHub(s, s.nc)
 	s.presence = newPresenceReporter(s.nc, cfg.PresenceBeat)
 	s.live = newLiveReporter(s.hub, s.nc, cfg.PresenceBeat)
+	s.node = o.Node
+	if s.node == "" {
+		s.node = "edge"
+	}
+	if err := s.startInspect(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -236,6 +249,9 @@ func (c *conn) onClose(netpoll.Connection) error {
 	c.queue = nil
 	code := c.closeCode
 	subs := c.subs
+	if c.cancelStream != nil {
+		c.cancelStream()
+	}
 	c.subs = nil
 	c.mu.Unlock()
 	shard := &s.registry[c.fd%registryShards]
@@ -332,6 +348,7 @@ func (s *Server) Close() error {
 		cancel()
 		s.ln.Close()
 	}
+	s.stopInspect()
 	s.hub.close()
 	s.presence.close()
 	s.live.close()

@@ -222,9 +222,14 @@ func (c *conn) publish(f *wire.Frame) {
 		c.violation(now, f.ID)
 		return
 	}
-	if c.checkChannel(f) {
-		c.srv.requests.forward(c, bus.PublishSubject(f.Channel), f)
+	if !c.checkChannel(f) {
+		return
 	}
+	if c.admin || c.srv.tracer.Sample() { // unsampled: one random draw, nothing else
+		c.srv.requests.forwardTraced(c, bus.PublishSubject(f.Channel), f, now)
+		return
+	}
+	c.srv.requests.forward(c, bus.PublishSubject(f.Channel), f)
 }
 
 // presenceQuery forwards a presence query to core, which checks and answers

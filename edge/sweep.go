@@ -36,7 +36,7 @@ func (s *Server) check(c *conn, now int64) {
 	cfg := &s.cfg
 	switch c.state.Load() {
 	case stateHTTP:
-		if now-c.accepted.Load() > int64(cfg.HandshakeTimeout) {
+		if now-c.accepted.Load() > int64(cfg.HandshakeTimeout) && !c.streaming.Load() {
 			s.metrics.handshakeTimeouts.Inc()
 			c.abort(0) // no WebSocket yet: nothing to say
 		}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +22,16 @@ import (
 // `salam core` processes on one Postgres behind one NATS server, driven with
 // acknowledged sends over NATS (256 in flight, 16 channels). Needs
 // SALAM_TEST_POSTGRES (eval "$(.ci/services)").
-func BenchmarkSendTwoCoreProcesses(b *testing.B) {
+func BenchmarkSendTwoCoreProcesses(b *testing.B) { benchSendTwoCore(b, false) }
+
+// BenchmarkSendTwoCoreProcessesConsoleWatching is the same with the console
+// open on one core (its SSE stream read throughout): both cores and the
+// driver report their metrics every second and the console aggregates
+// them. Compare with BenchmarkSendTwoCoreProcesses: nobody watching costs
+// nothing, watching costs what this shows.
+func BenchmarkSendTwoCoreProcessesConsoleWatching(b *testing.B) { benchSendTwoCore(b, true) }
+
+func benchSendTwoCore(b *testing.B, watch bool) {
 	url := os.Getenv("SALAM_TEST_POSTGRES")
 	if url == "" {
 		b.Skip("SALAM_TEST_POSTGRES not set")
@@ -48,6 +61,9 @@ func BenchmarkSendTwoCoreProcesses(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer nc.Close()
+	if watch {
+		watchConsole(b, cores[0].addr, adminToken(b, data, "ops"))
+	}
 	pids := []int{os.Getpid(), cores[0].cmd.Process.Pid, cores[1].cmd.Process.Pid}
 	before := cpuSeconds(b, pids)
 	chatbench.Drive(b, nc, user, channels)
@@ -56,6 +72,37 @@ func BenchmarkSendTwoCoreProcesses(b *testing.B) {
 	// it does not count the other processes' time.
 	for i, name := range []string{"driver+nats", "cores", "postgres"} {
 		b.ReportMetric((after[i]-before[i])*1e6/float64(b.N), name+"-cpu-µs/msg")
+	}
+}
+
+// watchConsole opens the console's overview stream and reads it until the
+// benchmark ends; it fails unless the first overview arrives.
+func watchConsole(b *testing.B, addr, token string) {
+	b.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/console/api/stream?token="+token, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("console stream: %v %v", resp, err)
+	}
+	first := make(chan struct{})
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "event: overview") {
+				once.Do(func() { close(first) })
+			}
+		}
+	}()
+	select {
+	case <-first:
+	case <-time.After(10 * time.Second):
+		b.Fatal("no overview from the console")
 	}
 }
 

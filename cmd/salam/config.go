@@ -14,6 +14,7 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
+	"github.com/salamhq/salam/core/console"
 	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
@@ -21,6 +22,7 @@ import (
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/sfu"
 )
 
@@ -28,21 +30,23 @@ import (
 // SALAM_* environment variables, then flags, each overriding the last.
 // deploy/salam.sample.yaml lists every key with its default.
 type config struct {
-	Data     string             `yaml:"data"`      // data directory; default ./salam-data
-	LogLevel string             `yaml:"log_level"` // debug, info, warn, error; default info
-	Edge     edge.Config        `yaml:"edge"`
-	Auth     auth.Config        `yaml:"auth"`
-	NATS     bus.Config         `yaml:"nats"`
-	Embedded bus.EmbeddedConfig `yaml:"embedded_nats"`
-	Chat     chat.Config        `yaml:"chat"`
-	Presence presenceConfig     `yaml:"presence"`
-	Calls    calls.Config       `yaml:"calls"`
-	DevTURN  devturn.Config     `yaml:"dev_turn"` // a TURN/STUN server on loopback inside salam up
-	SFU      sfu.Config         `yaml:"sfu"`      // the SFU node of salam sfu, and the in-process one of salam up
-	Store    storeConfig        `yaml:"store"`
-	Ingest   ingest.Config      `yaml:"ingest"` // RTMP in, HLS out: salam up only (enabled there by default)
-	Live     live.Config        `yaml:"live"`   // stream keys and live rooms (core)
-	Pprof    bool               `yaml:"pprof"`  // serve /debug/pprof/ (profiling) on the edge listener
+	Data     string              `yaml:"data"`      // data directory; default ./salam-data
+	LogLevel string              `yaml:"log_level"` // debug, info, warn, error; default info
+	Edge     edge.Config         `yaml:"edge"`
+	Auth     auth.Config         `yaml:"auth"`
+	NATS     bus.Config          `yaml:"nats"`
+	Embedded bus.EmbeddedConfig  `yaml:"embedded_nats"`
+	Chat     chat.Config         `yaml:"chat"`
+	Presence presenceConfig      `yaml:"presence"`
+	Calls    calls.Config        `yaml:"calls"`
+	DevTURN  devturn.Config      `yaml:"dev_turn"` // a TURN/STUN server on loopback inside salam up
+	SFU      sfu.Config          `yaml:"sfu"`      // the SFU node of salam sfu, and the in-process one of salam up
+	Store    storeConfig         `yaml:"store"`
+	Ingest   ingest.Config       `yaml:"ingest"`  // RTMP in, HLS out: salam up only (enabled there by default)
+	Live     live.Config         `yaml:"live"`    // stream keys and live rooms (core)
+	Console  console.Config      `yaml:"console"` // the operations console at /console (processes with core)
+	Trace    observe.TraceConfig `yaml:"trace"`   // message-journey tracing
+	Pprof    bool                `yaml:"pprof"`   // serve /debug/pprof/ (profiling) on the edge listener
 	// GCPercent is the Go GC target (GOGC) of the process; 0 picks it by
 	// role. With an edge, 50: an edge's heap is mostly long-lived idle
 	// connections, and a lower target keeps garbage from handshakes off
@@ -184,6 +188,14 @@ func parseConfig(name string, args []string) (*config, error) {
 	if err := cfg.SFU.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Console.EnsureDefaults()
+	if err := cfg.Console.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Trace.EnsureDefaults()
+	if err := cfg.Trace.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.DevTURN.EnsureDefaults()
 	if err := cfg.DevTURN.Validate(); err != nil {
 		return nil, err
@@ -245,6 +257,7 @@ func cmdToken(args []string) error {
 	user := fs.String("user", "", "user id to put in the token's sub claim (required)")
 	data := fs.String("data", envOr("SALAM_DATA", "./salam-data"), "data directory of the salam up that must accept the token")
 	ttl := fs.Duration("ttl", 24*time.Hour, "token lifetime")
+	admin := fs.Bool("admin", false, `add the admin role claim ("role": "admin"): the token opens the console at /console`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -255,7 +268,11 @@ func cmdToken(args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := auth.MintHS256(secret, *user, *ttl, "", "")
+	mint := auth.MintHS256
+	if *admin {
+		mint = auth.MintAdminHS256
+	}
+	token, err := mint(secret, *user, *ttl, "", "")
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,14 @@ import (
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
 	"github.com/salamhq/salam/core/live"
+	"github.com/salamhq/salam/core/console"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
 	"github.com/salamhq/salam/sfu"
+	"github.com/salamhq/salam/internal/observe"
 )
 
 // roles says which components a process runs.
@@ -77,6 +79,27 @@ func run(name string, args []string, r roles) error {
 		return err
 	}
 	defer nc.Close()
+	reg.MustRegister(observe.NATSClientCollectors(nc)...)
+	if ns != nil {
+		reg.MustRegister(observe.EmbeddedNATSCollectors(ns)...)
+	}
+	reporter, err := observe.NewReporter(nc, r.kind(), reg, log)
+	if err != nil {
+		return err
+	}
+	if err := reporter.Start(); err != nil {
+		return err
+	}
+	defer reporter.Stop()
+	tracer, err := observe.NewTracer(nc, reporter.Node(), cfg.Trace, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		tracer.Shutdown(ctx)
+		cancel()
+	}()
 
 	stopIngest := func() {}
 	if r.ingest && cfg.Ingest.Enabled { // before core: the live API hands out its bound URLs
@@ -89,6 +112,8 @@ func run(name string, args []string, r roles) error {
 	var pres *presence.Service
 	var callSvc *calls.Service
 	var liveSvc *live.Service
+	var presenceStore presence.Store
+	var callsStore calls.Store
 	if r.core {
 		store, err := openStore(cfg)
 		if err != nil {
@@ -98,6 +123,8 @@ func run(name string, args []string, r roles) error {
 		if core, err = chat.NewService(nc, store, cfg.Chat, log); err != nil {
 			return err
 		}
+		core.SetTracer(tracer)
+		registerStoreHealth(reg, store)
 		if err := core.Start(); err != nil {
 			return err
 		}
@@ -106,6 +133,8 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer closePresence()
+		registerRedisHealth(reg, pstore)
+		presenceStore = pstore
 		pres, err = presence.NewService(nc, pstore, channelsOf{store, cfg.Presence.AnnounceMaxMembers}, cfg.Presence.Service, log)
 		if err != nil {
 			return err
@@ -114,6 +143,7 @@ func run(name string, args []string, r roles) error {
 			return err
 		}
 		defer pres.Stop()
+		callsStore = store
 		if callSvc, err = calls.NewService(nc, store, store, cfg.Calls, log); err != nil {
 			return err
 		}
@@ -183,6 +213,23 @@ func run(name string, args []string, r roles) error {
 			api.Handle(route, liveAPI)
 		}
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
+		if !cfg.Console.Disabled {
+			audit, _ := core.Store().(console.AuditLog) // both stores keep the audit log (table audit_log)
+			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Calls: callsStore, REST: api, Logger: log,
+				Authenticate: func(r *http.Request) (auth.Claims, error) {
+					return verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
+				}})
+			if err != nil {
+				return err
+			}
+			if err := con.Start(); err != nil {
+				return err
+			}
+			defer con.Stop()
+			h := con.Handler()
+			mux.Handle(console.Path, h)
+			mux.Handle(console.Path+"/", h)
+		}
 		if _, err := bus.ServeHTTP(nc, api); err != nil {
 			return err
 		}
@@ -197,7 +244,7 @@ func run(name string, args []string, r roles) error {
 		}
 		defer closeLimiter()
 		srv, err = edge.New(edge.Options{Config: cfg.Edge, Verifier: verifier, NATS: nc,
-			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux, Limiter: limiter})
+			RequestTimeout: cfg.NATS.RequestTimeout, Logger: log, Registerer: reg, Handler: mux, Limiter: limiter, Tracer: tracer, Node: reporter.Node()})
 		if err != nil {
 			return err
 		}
@@ -294,9 +341,10 @@ func announce(name, addr string, cfg *config, ns *server.Server) {
   websocket  ws://%s%s   (subprotocols salam.v1, salam.v1.json)
   rest       http://%s/v1/channels   (same token: Authorization: Bearer)
   health     http://%s/healthz  /readyz  /metrics
+  console    http://%s/console   (admin token: salam token --user ops --admin)
   store      %s
   nats       %s
   token      salam token --user alice --data %s
-`, name, addr, addr, edge.WebSocketPath, addr, addr, store, natsInfo, cfg.Data)
+`, name, addr, addr, edge.WebSocketPath, addr, addr, addr, store, natsInfo, cfg.Data)
 	slog.Debug("edge config", "config", fmt.Sprintf("%+v", cfg.Edge))
 }

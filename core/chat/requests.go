@@ -82,6 +82,11 @@ func (s *Service) onPublish(m *nats.Msg) {
 		s.reply(m, errorFrame(code, strings.TrimPrefix(err.Error(), "chat: invalid message: ")))
 		return
 	}
+	if req.Trace.Sampled() {
+		s.traceReceived(&req, f, msg.ClientID)
+		s.sends <- &send{msg: msg, reply: m.Reply, trace: req.Trace, queued: time.Now()}
+		return
+	}
 	s.sends <- &send{msg: msg, reply: m.Reply}
 }
 
@@ -139,6 +144,9 @@ func (s *Service) onRequest(m *nats.Msg) {
 		out, err = s.history(ctx, req.User, f)
 	case wire.TypeReceipt:
 		out, err = s.receipt(ctx, req.User, f)
+		if s.tracer != nil && err == nil {
+			s.traceReceipt(&req, f.Channel, f.Seq, uint8(f.Kind), out.Type == wire.TypeAck)
+		}
 	default:
 		out = errorFrame(wire.CodeBadFrame, "not a chat request")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -37,14 +39,18 @@ type Service struct {
 	requests *bus.Served
 	done     sync.WaitGroup
 	stopped  chan struct{}
+	tracer   *observe.Tracer // nil: no journeys
+	traced   tracedMessages
 }
 
 // send is one message waiting for its commit. A send from the bus is
 // answered on reply; one from Send (REST) calls done.
 type send struct {
-	msg   NewMessage
-	reply string
-	done  func(AppendResult, error)
+	msg    NewMessage
+	reply  string
+	done   func(AppendResult, error)
+	trace  bus.TraceContext // sampled messages only
+	queued time.Time        // when a traced send was queued
 }
 
 // NewService builds a service on a NATS connection and a store.
@@ -59,9 +65,11 @@ func NewService(nc *nats.Conn, store Store, cfg Config, log *slog.Logger) (*Serv
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{nc: nc, store: store, cfg: cfg, log: log.With("component", "chat"),
+	s := &Service{nc: nc, store: store, cfg: cfg, log: log.With("component", "chat"),
 		access: newAccess(store, cfg.AccessCacheTTL), sends: make(chan *send, cfg.MaxBatch*4),
-		stopped: make(chan struct{})}, nil
+		stopped: make(chan struct{})}
+	s.traced.seed = maphash.MakeSeed()
+	return s, nil
 }
 
 // Store returns the service's store (for the REST API).
@@ -201,7 +209,9 @@ func (s *Service) commit(batch []*send) {
 		msgs[i] = b.msg
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	appendStart := time.Now()
 	results, err := s.store.Append(ctx, msgs)
+	appended := time.Now()
 	cancel()
 	if err != nil {
 		s.log.Warn("append failed", "messages", len(msgs), "err", err)
@@ -211,11 +221,16 @@ func (s *Service) commit(batch []*send) {
 		return
 	}
 	for i, r := range results {
+		b := batch[i]
+		if b.trace.Sampled() {
+			s.traceCommit(b, r, appendStart, appended, len(batch))
+			continue
+		}
 		if r.Err == nil && !r.Duplicate {
 			ev := eventFrame(&r.Message)
 			s.publish(&ev)
 		}
-		batch[i].finish(s, r, nil)
+		b.finish(s, r, nil)
 	}
 }
 

@@ -15,10 +15,16 @@ import (
 // secret must be at least 32 bytes, user must pass the same rules Verify
 // applies to "sub", and ttl must be at least one second.
 func MintHS256(secret, user string, ttl time.Duration, issuer, audience string) (string, error) {
-	return mintHS256(secret, user, ttl, issuer, audience, time.Now())
+	return mintHS256(secret, user, ttl, issuer, audience, "", time.Now())
 }
 
-func mintHS256(secret, user string, ttl time.Duration, issuer, audience string, now time.Time) (string, error) {
+// MintAdminHS256 is MintHS256 with the admin role claim ("role": "admin"),
+// which opens the operations console. For `salam token --admin` and tests.
+func MintAdminHS256(secret, user string, ttl time.Duration, issuer, audience string) (string, error) {
+	return mintHS256(secret, user, ttl, issuer, audience, RoleAdmin, time.Now())
+}
+
+func mintHS256(secret, user string, ttl time.Duration, issuer, audience, role string, now time.Time) (string, error) {
 	if len(secret) < MinSecretLen {
 		return "", fmt.Errorf("%w: mint: secret needs at least %d bytes, got %d", ErrInvalidArgument, MinSecretLen, len(secret))
 	}
@@ -28,13 +34,13 @@ func mintHS256(secret, user string, ttl time.Duration, issuer, audience string, 
 	if ttl < time.Second {
 		return "", fmt.Errorf("%w: mint: ttl %v is under 1s", ErrInvalidArgument, ttl)
 	}
-	claims := jwt.RegisteredClaims{
+	claims := tokenClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   user,
 		Issuer:    issuer,
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}
+	}, Role: role}
 	if audience != "" {
 		claims.Audience = jwt.ClaimStrings{audience}
 	}

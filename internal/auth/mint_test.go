@@ -24,7 +24,7 @@ func TestMintHS256Verifies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := mintHS256(testSecret, "carol", 10*time.Minute, tt.issuer, tt.aud, testNow)
+			tok, err := mintHS256(testSecret, "carol", 10*time.Minute, tt.issuer, tt.aud, "", testNow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestMintHS256Verifies(t *testing.T) {
 
 func TestMintHS256Expires(t *testing.T) {
 	f := newFixture(t)
-	tok, err := mintHS256(testSecret, "carol", time.Minute, "", "", testNow.Add(-time.Hour))
+	tok, err := mintHS256(testSecret, "carol", time.Minute, "", "", "", testNow.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,5 +80,23 @@ func TestMintHS256Arguments(t *testing.T) {
 				t.Errorf("error %v does not wrap %v", err, tt.also)
 			}
 		})
+	}
+}
+
+func TestAdminRoleClaim(t *testing.T) {
+	f := newFixture(t)
+	v := f.verifier(Config{Secret: testSecret})
+	for _, tt := range []struct {
+		role  string
+		admin bool
+	}{{"", false}, {RoleAdmin, true}, {"Admin", false}, {"user", false}} {
+		tok, err := mintHS256(testSecret, "ops", time.Minute, "", "", tt.role, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := v.Verify(tok)
+		if err != nil || c.Admin != tt.admin {
+			t.Errorf("role %q: Admin = %v, err %v; want %v", tt.role, c.Admin, err, tt.admin)
+		}
 	}
 }

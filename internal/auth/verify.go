@@ -16,6 +16,20 @@ type Claims struct {
 	UserID    string    // the "sub" claim: non-empty, ≤ 128 bytes, no control characters
 	ExpiresAt time.Time // the "exp" claim; always set
 	IssuedAt  time.Time // the "iat" claim; zero when the token has none
+	// Admin is true when the "role" claim is "admin" (RoleAdmin): the
+	// holder may use the operations console (core/console). Any other
+	// value, or none, is an ordinary user.
+	Admin bool
+}
+
+// RoleAdmin is the value of the "role" claim that grants the operations
+// console.
+const RoleAdmin = "admin"
+
+// tokenClaims are the registered claims plus Salam's own.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Role string `json:"role,omitempty"`
 }
 
 // Verifier checks tokens against one Config. It is immutable after
@@ -87,10 +101,11 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if len(token) > MaxTokenLen {
 		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, MaxTokenLen)
 	}
-	var rc jwt.RegisteredClaims
-	tok, err := v.parser.ParseWithClaims(token, &rc, v.keyFunc)
+	var tc tokenClaims
+	tok, err := v.parser.ParseWithClaims(token, &tc, v.keyFunc)
+	rc := &tc.RegisteredClaims
 	if err != nil {
-		return Claims{}, v.classify(tok, &rc, err)
+		return Claims{}, v.classify(tok, rc, err)
 	}
 	if _, ok := tok.Header["crit"]; ok {
 		// RFC 7515 §4.1.11: extensions we do not understand must be rejected.
@@ -99,7 +114,7 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if err := checkSubject(rc.Subject); err != nil {
 		return Claims{}, err
 	}
-	c := Claims{UserID: rc.Subject, ExpiresAt: rc.ExpiresAt.Time}
+	c := Claims{UserID: rc.Subject, ExpiresAt: rc.ExpiresAt.Time, Admin: tc.Role == RoleAdmin}
 	if rc.IssuedAt != nil {
 		c.IssuedAt = rc.IssuedAt.Time
 	}

@@ -26,3 +26,16 @@ func (b *Bucket) Allow(now int64, rate float64, burst int) bool {
 	b.tokens--
 	return true
 }
+
+// Tokens reports the tokens the bucket would hold at time now, without
+// taking one (for inspection).
+func (b *Bucket) Tokens(now int64, rate float64, burst int) float64 {
+	if b.last == 0 {
+		return float64(burst)
+	}
+	t := b.tokens
+	if elapsed := now - b.last; elapsed > 0 {
+		t += float64(elapsed) * rate / 1e9
+	}
+	return min(t, float64(burst))
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -146,6 +147,9 @@ func Connect(cfg Config, embedded *server.Server, log *slog.Logger) (*nats.Conn,
 			log.Info("nats connection closed")
 		}),
 		nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				slowConsumerErrors.Add(1)
+			}
 			attrs := []any{"err", err}
 			if sub != nil {
 				msgs, bytes, _ := sub.Pending()
@@ -185,6 +189,15 @@ func Connect(cfg Config, embedded *server.Server, log *slog.Logger) (*nats.Conn,
 	}
 	return nc, nil
 }
+
+// slowConsumerErrors counts the slow-consumer errors of every connection
+// of this process (a subscription that fell behind and lost messages).
+var slowConsumerErrors atomic.Uint64
+
+// SlowConsumerErrors returns how many times this process's NATS client
+// reported a subscription as a slow consumer (messages dropped), for
+// /metrics and the console.
+func SlowConsumerErrors() uint64 { return slowConsumerErrors.Load() }
 
 // redact strips user info from URLs for error messages.
 func redact(urls []string) string {

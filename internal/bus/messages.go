@@ -15,11 +15,14 @@ type Request struct {
 	Session  string // "sid": session id of the connection
 	Received int64  // "rt": when the edge received the frame, Unix nanoseconds
 	Frame    []byte // "fr": the client's frame, wire.Msgpack
+	// Trace is set on sampled messages only ("tc", 32 bytes of bin;
+	// absent otherwise, and skipped by decoders that predate it).
+	Trace TraceContext
 }
 
 // AppendMsgpack appends the msgpack encoding of r to dst.
 func (r *Request) AppendMsgpack(dst []byte) []byte {
-	n := nonZero(r.User != "", r.Session != "", r.Received != 0, len(r.Frame) != 0)
+	n := nonZero(r.User != "", r.Session != "", r.Received != 0, len(r.Frame) != 0, r.Trace.Sampled())
 	dst = appendMapHeader(dst, n)
 	if r.User != "" {
 		dst = appendStr(append(dst, 0xa1, 'u'), r.User)
@@ -32,6 +35,9 @@ func (r *Request) AppendMsgpack(dst []byte) []byte {
 	}
 	if len(r.Frame) != 0 {
 		dst = appendBin(append(dst, 0xa2, 'f', 'r'), r.Frame)
+	}
+	if r.Trace.Sampled() {
+		dst = r.Trace.appendTrace(append(dst, 0xa2, 't', 'c', 0xc4, traceLen))
 	}
 	return dst
 }
@@ -49,6 +55,11 @@ func (r *Request) DecodeMsgpack(data []byte) error {
 			r.Received, err = rd.int()
 		case "fr":
 			r.Frame, err = rd.bin(r.Frame[:0], maxDataLen)
+		case "tc":
+			var p []byte
+			if p, err = rd.bytesView(true, traceLen); err == nil && p != nil {
+				err = r.Trace.setTrace(p)
+			}
 		default:
 			err = rd.skip()
 		}

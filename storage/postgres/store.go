@@ -83,3 +83,15 @@ func orNow(t time.Time) time.Time {
 	}
 	return dbTime(t)
 }
+
+// PoolStats reports the connection pool for the operations console and
+// /metrics (salam_store_pool_*).
+func (s *Store) PoolStats() map[string]float64 {
+	st := s.pool.Stat()
+	return map[string]float64{
+		"pool_total_conns":    float64(st.TotalConns()),
+		"pool_idle_conns":     float64(st.IdleConns()),
+		"pool_acquired_conns": float64(st.AcquiredConns()),
+		"pool_wait_count":     float64(st.EmptyAcquireCount()),
+	}
+}

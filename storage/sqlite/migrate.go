@@ -12,8 +12,10 @@ import (
 )
 
 // migrationFS holds the schema, one file per version: NNNN_name.sql,
-// numbered from 1 without gaps. A released migration is never edited; a
-// change of schema is a new file.
+// numbered from 1 upwards. Numbers may skip (branches developed in
+// parallel reserve theirs); a version missing from a database is applied
+// whatever came after it. A released migration is never edited; a change
+// of schema is a new file.
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -31,13 +33,15 @@ func migrations() ([]migration, error) {
 		return nil, err
 	}
 	out := make([]migration, 0, len(names)) // fs.Glob sorts: zero-padded numbers sort by version
-	for i, path := range names {
+	last := 0
+	for _, path := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
 		num, _, ok := strings.Cut(name, "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration %s: want NNNN_name.sql numbered %d", path, i+1)
+		if !ok || err != nil || v <= last {
+			return nil, fmt.Errorf("migration %s: want NNNN_name.sql numbered above %d", path, last)
 		}
+		last = v
 		text, err := migrationFS.ReadFile(path)
 		if err != nil {
 			return nil, err
@@ -67,14 +71,28 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	done := make(map[int]bool)
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if current > len(all) {
-		return fmt.Errorf("%w: version %d, this binary knows %d", ErrSchemaTooNew, current, len(all))
+	current := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		done[v], current = true, max(current, v)
 	}
-	for _, m := range all[current:] {
+	rows.Close()
+	if known := all[len(all)-1].version; current > known {
+		return fmt.Errorf("%w: version %d, this binary knows %d", ErrSchemaTooNew, current, known)
+	}
+	for _, m := range all {
+		if done[m.version] {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.name, err)
 		}

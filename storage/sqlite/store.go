@@ -111,3 +111,14 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
+
+// PoolStats reports the embedded store's connections (writer and readers
+// together) for the operations console and /metrics (salam_store_*).
+func (s *Store) PoolStats() map[string]float64 {
+	w, r := s.w.Stats(), s.r.Stats()
+	return map[string]float64{
+		"open_connections": float64(w.OpenConnections + r.OpenConnections),
+		"in_use":           float64(w.InUse + r.InUse),
+		"pool_wait_count":  float64(w.WaitCount + r.WaitCount),
+	}
+}
