@@ -321,7 +321,7 @@ func TestConsoleAcrossEdges(t *testing.T) {
 		for _, n := range ov.Nodes {
 			kinds[n.Kind] = n.Connections
 		}
-		if kinds["edge"] == 1 && kinds["edge+core"] == 1 {
+		if kinds["edge"] == 1 && kinds["edge+core+sfu+ingest"] == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
