@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/observe"
 )
 
 // natsSecrets are the environment of nats-server in the tests, as hub.env
@@ -221,6 +222,9 @@ func checkPermissions(t *testing.T, core, edge *server.Permissions) {
 		{"edge subscribe", edge.Subscribe, bus.EventSubject("lobby"), true},
 		{"edge subscribe", edge.Subscribe, inbox, true},
 		{"edge subscribe", edge.Subscribe, "_INBOX.8Ahy2S0fZk4RtB6a3Yd1Qe.*", true},
+		{"edge subscribe", edge.Subscribe, bus.UserSubject("alice"), true}, // calls
+		{"edge subscribe", edge.Subscribe, observe.WatchSubject, true},
+		{"edge subscribe", edge.Subscribe, observe.InspectUserSubject, true},
 		{"edge subscribe", edge.Subscribe, bus.PublishWildcard, false},
 		{"edge subscribe", edge.Subscribe, bus.RESTSubject, false},
 		{"core subscribe", core.Subscribe, bus.PublishWildcard, true},
@@ -231,7 +235,16 @@ func checkPermissions(t *testing.T, core, edge *server.Permissions) {
 		{"core subscribe", core.Subscribe, "_INBOX.>", false},
 		{"core publish", core.Publish, bus.EventSubject("lobby"), true},
 		{"core publish", core.Publish, inbox, true},
+		{"core publish", core.Publish, bus.UserSubject("alice"), true},
+		{"core publish", core.Publish, bus.PushCallSubject, true},
+		{"core publish", core.Publish, bus.SFUSignalSubject, true},
+		{"core publish", core.Publish, bus.SFUNodeSubject("media1"), true},
+		{"core publish", core.Publish, bus.SFUAnnounceSubject, true}, // salam sfu logs in as core
+		{"core publish", core.Publish, bus.LiveEventSubject, true},
+		{"core publish", core.Publish, observe.WatchSubject, true},
+		{"core publish", core.Publish, observe.AuditSubject, true},
 		{"core publish", core.Publish, bus.PublishSubject("lobby"), false},
+		{"core publish", core.Publish, bus.RESTSubject, false},
 	}
 	for _, c := range cases {
 		if got := allowed(c.perm, c.subj); got != c.allows {

@@ -29,7 +29,14 @@
 //	                   (request for rings   connection of the user         relayed signal, probe)
 //	                   and probes)
 //	salam.push.call    core/calls           a push service                 Request (ringing)     -
-//	salam.sfu.signal   core/calls           the SFU (issue 6; none yet)    Request (signal)      -
+//	salam.sfu.signal   core/calls (no node  any SFU node                   Request (signal,      sfu
+//	                   known yet)                                          room)
+//	salam.sfu.node.    core/calls           SFU node <id>, which holds     Request (signal,      none: one
+//	  <id>                                  the call's room                room, leave, end)     node
+//	salam.sfu.nodes    each SFU node, per   every core/calls (placement)    SFUAnnounce           none
+//	                   heartbeat
+//	salam.console.*    see internal/observe: watch (console → every process), stats and spans
+//	                   (processes → console), inspect.channel/user (console → edges), audit
 //
 // Replies and events are wire frames encoded with wire.Msgpack, so an edge
 // forwards them to msgpack clients without decoding (it only adds the
