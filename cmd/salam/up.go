@@ -23,15 +23,15 @@ import (
 
 	"github.com/salamhq/salam/core/calls"
 	"github.com/salamhq/salam/core/chat"
-	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/console"
+	"github.com/salamhq/salam/core/live"
 	"github.com/salamhq/salam/core/presence"
 	"github.com/salamhq/salam/edge"
 	"github.com/salamhq/salam/internal/auth"
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/devturn"
-	"github.com/salamhq/salam/sfu"
 	"github.com/salamhq/salam/internal/observe"
+	"github.com/salamhq/salam/sfu"
 )
 
 // roles says which components a process runs.
