@@ -34,7 +34,7 @@ func streamkey(t *testing.T, args ...string) (publish, playback string) {
 // TestLiveEndToEnd runs salam up with ingest, issues a key with salam
 // streamkey, publishes with ffmpeg and follows the live room: playlist,
 // room status and viewer count over REST, chat subscription to the room's
-// broadcast channel, the room ending after the grace period, a wrong key
+// broadcast channel and a viewer posting in it, the room ending after the grace period, a wrong key
 // and a revoked key refused.
 func TestLiveEndToEnd(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
@@ -122,6 +122,13 @@ func TestLiveEndToEnd(t *testing.T) {
 	alice := connect(t, up.addr, aliceTok)
 	if ack, err := alice.Call(sctx, &wire.Frame{Type: wire.TypePublish, Channel: r.Channel, Data: []byte("hello viewers"), MsgID: "m1"}, nil); err != nil || ack.Seq != 1 {
 		t.Fatalf("alice posts in her room: %+v %v", ack, err)
+	}
+	// The room is open: bob, a viewer and no member, chats and reacts in it.
+	if ack, err := bob.Call(sctx, &wire.Frame{Type: wire.TypePublish, Channel: r.Channel, Data: []byte("hi alice"), MsgID: "b1"}, nil); err != nil || ack.Seq != 2 {
+		t.Fatalf("bob, a viewer, posts in the room: %+v %v", ack, err)
+	}
+	if code := rest(t, up.addr, bobTok, "PUT", "/v1/channels/"+r.Channel+"/messages/1/reactions/%F0%9F%91%8F", nil, nil); code != 200 {
+		t.Errorf("bob reacts in the room: %d, want 200", code)
 	}
 
 	select {

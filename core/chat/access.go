@@ -28,6 +28,7 @@ type accessEntry struct {
 	exists  bool
 	kind    Kind
 	public  bool
+	open    bool // Channel.Open
 	role    Role // "" when not a member
 	expires time.Time
 }
@@ -36,26 +37,38 @@ func newAccess(store Store, ttl time.Duration) *access {
 	return &access{store: store, ttl: ttl, entries: make(map[accessKey]accessEntry)}
 }
 
-// canPublish returns 0 when user may publish in channel, else the code to refuse with.
+// canPublish returns 0 when user may publish in channel (messages,
+// reactions, receipts), else the code to refuse with: members, and anyone
+// not banned for an open public broadcast channel, whose audience is too
+// large to add as members (a live room's viewers).
 func (a *access) canPublish(ctx context.Context, channel, user string) (wire.Code, error) {
 	e, err := a.get(ctx, channel, user)
 	if err != nil {
 		return 0, err
 	}
+	if e.open && e.readableByAll() {
+		return 0, nil
+	}
 	return e.memberCode(), nil
 }
 
 // canRead returns 0 when user may subscribe to channel and read its history:
-// members, and anyone for a public broadcast channel.
+// members, and anyone not banned for a public broadcast channel.
 func (a *access) canRead(ctx context.Context, channel, user string) (wire.Code, error) {
 	e, err := a.get(ctx, channel, user)
 	if err != nil {
 		return 0, err
 	}
-	if e.exists && e.kind == KindBroadcast && e.public && e.role != RoleBanned {
+	if e.readableByAll() {
 		return 0, nil
 	}
 	return e.memberCode(), nil
+}
+
+// readableByAll reports a public broadcast channel that the user is not
+// banned from: anyone may read it, member or not.
+func (e accessEntry) readableByAll() bool {
+	return e.exists && e.kind == KindBroadcast && e.public && e.role != RoleBanned
 }
 
 func (e accessEntry) memberCode() wire.Code {
@@ -87,7 +100,7 @@ func (a *access) get(ctx context.Context, channel, user string) (accessEntry, er
 	} else if err != nil {
 		return e, err
 	} else {
-		e = accessEntry{exists: true, kind: ch.Kind, public: ch.Public}
+		e = accessEntry{exists: true, kind: ch.Kind, public: ch.Public, open: ch.Open}
 		m, err := a.store.Member(ctx, channel, user)
 		switch {
 		case err == nil:
@@ -113,8 +126,8 @@ func (a *access) forget(channel, user string) {
 	a.mu.Unlock()
 }
 
-// forgetChannel drops every cached answer about channel (deleted, or made
-// public or private).
+// forgetChannel drops every cached answer about channel (deleted, made
+// public or private, opened or closed).
 func (a *access) forgetChannel(channel string) {
 	a.mu.Lock()
 	for k := range a.entries {

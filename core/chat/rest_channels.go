@@ -25,6 +25,7 @@ type apiChannel struct {
 	Name      string  `json:"name"`
 	Topic     string  `json:"topic"`
 	Public    bool    `json:"public"`
+	Open      bool    `json:"open"`
 	MemberCap int     `json:"member_cap"`
 	CreatedBy string  `json:"created_by"`
 	CreatedAt apiTime `json:"created_at"`
@@ -33,7 +34,7 @@ type apiChannel struct {
 
 func toAPIChannel(ch *Channel) apiChannel {
 	return apiChannel{ID: ch.ID, Kind: ch.Kind, Name: ch.Name, Topic: ch.Topic, Public: ch.Public,
-		MemberCap: ch.MemberCap, CreatedBy: ch.CreatedBy, CreatedAt: apiTime(ch.CreatedAt), LastSeq: ch.LastSeq}
+		Open: ch.Open, MemberCap: ch.MemberCap, CreatedBy: ch.CreatedBy, CreatedAt: apiTime(ch.CreatedAt), LastSeq: ch.LastSeq}
 }
 
 // roleOf reads a channel and user's role in it ("" when not a member) from
@@ -87,6 +88,7 @@ type createChannelRequest struct {
 	Name      string `json:"name"`
 	Topic     string `json:"topic"`
 	Public    bool   `json:"public"`
+	Open      bool   `json:"open"`
 	MemberCap *int   `json:"member_cap"`
 }
 
@@ -97,6 +99,16 @@ func (a *api) checkCap(kind Kind, memberCap int) error {
 		return problemf(http.StatusBadRequest, wire.CodeBadFrame, "member_cap of a broadcast channel: want 0 (unbounded) or more")
 	case kind == KindGroup && (memberCap < 2 || memberCap > a.svc.cfg.DefaultMemberCap):
 		return problemf(http.StatusBadRequest, wire.CodeBadFrame, "member_cap of a group: want 2 to %d", a.svc.cfg.DefaultMemberCap)
+	}
+	return nil
+}
+
+// checkOpen refuses an open channel that is not a public broadcast one:
+// publishing without membership is for audiences too large to add as
+// members, and a private or group channel's members are its audience.
+func checkOpen(kind Kind, public, open bool) error {
+	if open && (kind != KindBroadcast || !public) {
+		return problemf(http.StatusBadRequest, wire.CodeBadFrame, "open: only a public broadcast channel may be open")
 	}
 	return nil
 }
@@ -148,7 +160,10 @@ func (a *api) createChannel(w http.ResponseWriter, r *http.Request, user string)
 	if err := a.checkCap(req.Kind, memberCap); err != nil {
 		return err
 	}
-	ch := Channel{ID: req.ID, Kind: req.Kind, Name: req.Name, Topic: req.Topic, Public: req.Public,
+	if err := checkOpen(req.Kind, req.Public, req.Open); err != nil {
+		return err
+	}
+	ch := Channel{ID: req.ID, Kind: req.Kind, Name: req.Name, Topic: req.Topic, Public: req.Public, Open: req.Open,
 		MemberCap: memberCap, CreatedBy: user, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	for attempt := 0; ; attempt++ {
 		if req.ID == "" {
@@ -205,6 +220,7 @@ type updateChannelRequest struct {
 	Name      *string `json:"name"`
 	Topic     *string `json:"topic"`
 	Public    *bool   `json:"public"`
+	Open      *bool   `json:"open"`
 	MemberCap *int    `json:"member_cap"`
 }
 
@@ -247,6 +263,12 @@ func (a *api) updateChannel(w http.ResponseWriter, r *http.Request, user string)
 	if req.Public != nil {
 		ch.Public = *req.Public
 	}
+	if req.Open != nil {
+		ch.Open = *req.Open
+	}
+	if err := checkOpen(ch.Kind, ch.Public, ch.Open); err != nil { // making an open channel private must close it too
+		return err
+	}
 	if req.MemberCap != nil {
 		if err := a.checkCap(ch.Kind, *req.MemberCap); err != nil {
 			return err
@@ -262,7 +284,7 @@ func (a *api) updateChannel(w http.ResponseWriter, r *http.Request, user string)
 	} else if err != nil {
 		return err
 	}
-	a.svc.access.forgetChannel(id) // public/private changes everyone's answer
+	a.svc.access.forgetChannel(id) // public/private and open/closed change everyone's answer
 	return writeJSON(w, http.StatusOK, toAPIChannel(&updated))
 }
 

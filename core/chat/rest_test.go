@@ -149,6 +149,7 @@ type (
 		Name      string `json:"name"`
 		Topic     string `json:"topic"`
 		Public    bool   `json:"public"`
+		Open      bool   `json:"open"`
 		MemberCap int    `json:"member_cap"`
 		CreatedBy string `json:"created_by"`
 		CreatedAt string `json:"created_at"`
@@ -405,6 +406,53 @@ func TestRESTChannels(t *testing.T) {
 	}
 	wantProblem(t, f.do("alice", "GET", "/v1/channels/"+ch.ID, nil), http.StatusNotFound, wire.CodeChannelNotFound)
 	wantProblem(t, f.do("alice", "DELETE", "/v1/channels/"+ch.ID, nil), http.StatusNotFound, wire.CodeChannelNotFound)
+}
+
+// TestRESTOpenChannels: in an open public broadcast channel (a live room)
+// anyone not banned publishes and reacts without joining; open is refused
+// for other channels, and closing it takes effect at once.
+func TestRESTOpenChannels(t *testing.T) {
+	f := newRESTFixture(t)
+	for _, body := range []map[string]any{
+		{"kind": "group", "name": "G", "public": true, "open": true},
+		{"kind": "broadcast", "name": "Private", "open": true},
+	} {
+		wantProblem(t, f.do("alice", "POST", "/v1/channels", body), http.StatusBadRequest, wire.CodeBadFrame)
+	}
+	ch := must[channelJSON](t, f.do("alice", "POST", "/v1/channels",
+		map[string]any{"id": "live-s", "kind": "broadcast", "name": "Live", "public": true, "open": true}), http.StatusCreated)
+	if !ch.Open || !ch.Public || ch.Kind != "broadcast" {
+		t.Fatalf("created %+v", ch)
+	}
+	if got := must[channelJSON](t, f.do("viewer", "GET", "/v1/channels/live-s", nil), http.StatusOK); !got.Open {
+		t.Fatalf("get %+v", got)
+	}
+
+	// Viewers publish and react without being members, and stay non-members.
+	m := f.sendText("live-s", "viewer", "v1", "hello from the audience")
+	must[map[string]any](t, f.do("viewer2", "PUT", "/v1/channels/live-s/messages/1/reactions/%F0%9F%91%8F", nil), http.StatusOK)
+	if _, err := f.store.Member(context.Background(), "live-s", "viewer"); !errors.Is(err, chat.ErrNotFound) {
+		t.Fatalf("viewer became a member: %v", err)
+	}
+	wantProblem(t, f.do("viewer", "PUT", "/v1/channels/live-s/read", map[string]any{"seq": m.Seq}), http.StatusForbidden, wire.CodeNotMember) // cursors are members'
+
+	// The owner moderates: a ban stops a viewer, who never joined.
+	must[memberJSON](t, f.do("alice", "POST", "/v1/channels/live-s/bans", map[string]any{"user": "viewer"}), http.StatusOK)
+	wantProblem(t, f.do("viewer", "POST", "/v1/channels/live-s/messages", map[string]any{"client_id": "v2", "body": "x"}), http.StatusForbidden, wire.CodeBanned)
+	wantProblem(t, f.do("viewer", "PUT", "/v1/channels/live-s/messages/1/reactions/x", nil), http.StatusForbidden, wire.CodeBanned)
+
+	// Only a public broadcast channel stays open; closing it is immediate.
+	wantProblem(t, f.do("alice", "PATCH", "/v1/channels/live-s", map[string]any{"public": false}), http.StatusBadRequest, wire.CodeBadFrame)
+	if up := must[channelJSON](t, f.do("alice", "PATCH", "/v1/channels/live-s", map[string]any{"open": false}), http.StatusOK); up.Open || !up.Public {
+		t.Fatalf("closed %+v", up)
+	}
+	wantProblem(t, f.do("viewer2", "POST", "/v1/channels/live-s/messages", map[string]any{"client_id": "w1", "body": "x"}), http.StatusForbidden, wire.CodeNotMember)
+	if p := must[messagesJSON](t, f.do("viewer2", "GET", "/v1/channels/live-s/messages", nil), http.StatusOK); len(p.Messages) != 1 {
+		t.Fatalf("history of the closed room %+v, want still readable", p)
+	}
+	f.sendText("live-s", "alice", "a1", "members still publish")
+	g := must[channelJSON](t, f.do("alice", "POST", "/v1/channels", map[string]any{"kind": "group", "name": "G", "public": true}), http.StatusCreated)
+	wantProblem(t, f.do("alice", "PATCH", "/v1/channels/"+g.ID, map[string]any{"open": true}), http.StatusBadRequest, wire.CodeBadFrame)
 }
 
 func TestRESTDirectMessages(t *testing.T) {

@@ -151,6 +151,49 @@ func TestSendRefusals(t *testing.T) {
 	}
 }
 
+// TestPublishInOpenChannels: over the bus, as edges publish, anyone not
+// banned publishes in an open public broadcast channel; everywhere else
+// only members do.
+func TestPublishInOpenChannels(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, ch := range []chat.Channel{
+		{ID: "live-open", Kind: chat.KindBroadcast, Public: true, Open: true},
+		{ID: "live-closed", Kind: chat.KindBroadcast, Public: true},
+		{ID: "private-open", Kind: chat.KindBroadcast, Open: true}, // REST refuses it; the check must too
+	} {
+		ch.Name, ch.CreatedBy, ch.CreatedAt = ch.ID, "host", time.Now().UTC().Truncate(time.Microsecond)
+		if _, err := f.store.CreateChannel(ctx, ch, "host"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.PutMember(ctx, ch.ID, "troll", chat.RoleBanned); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.channel("team", "alice")
+	tests := []struct {
+		channel, from string
+		want          wire.Code
+	}{
+		{"live-open", "viewer", 0},
+		{"live-open", "host", 0},
+		{"live-open", "troll", wire.CodeBanned},
+		{"live-closed", "viewer", wire.CodeNotMember},
+		{"live-closed", "host", 0},
+		{"live-closed", "troll", wire.CodeBanned},
+		{"private-open", "viewer", wire.CodeNotMember},
+		{"team", "viewer", wire.CodeNotMember},
+	}
+	for i, tt := range tests {
+		t.Run(tt.channel+"/"+tt.from, func(t *testing.T) {
+			r := f.send(tt.channel, tt.from, fmt.Sprint("c", i), "hi")
+			if r.Code != tt.want || tt.want == 0 && r.Type != wire.TypeAck {
+				t.Fatalf("got %+v, want code %v", r, tt.want)
+			}
+		})
+	}
+}
+
 func TestConcurrentSendsGapFree(t *testing.T) {
 	f := newFixture(t)
 	f.channel("busy", "alice")

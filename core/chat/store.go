@@ -12,7 +12,7 @@ type Kind string
 const (
 	KindGroup     Kind = "group"     // named channel with members and a member cap
 	KindDM        Kind = "dm"        // exactly two members; id derived from the pair (DMChannelID)
-	KindBroadcast Kind = "broadcast" // live rooms: unbounded audience, only publishers are members
+	KindBroadcast Kind = "broadcast" // live rooms: unbounded audience; only publishers are members, or nobody needs to be when Open
 )
 
 // Role of a member. Banned members stay listed so that they cannot rejoin.
@@ -32,6 +32,7 @@ type Channel struct {
 	Name      string    // ≤ 128 bytes; empty for DMs
 	Topic     string    // ≤ 1024 bytes
 	Public    bool      // anyone may join (groups) or subscribe (broadcast)
+	Open      bool      // public broadcast only: anyone who may read may also publish, members or not (live rooms)
 	MemberCap int       // members allowed, banned excluded; 0 = unbounded (broadcast)
 	CreatedBy string    //
 	CreatedAt time.Time // UTC, microsecond precision (what Postgres keeps)
@@ -125,7 +126,7 @@ type Store interface {
 	CreateChannel(ctx context.Context, ch Channel, owner string) (Channel, error)
 	// Channel returns a channel, or ErrNotFound.
 	Channel(ctx context.Context, id string) (Channel, error)
-	// UpdateChannel sets name, topic, public and member cap; ErrNotFound.
+	// UpdateChannel sets name, topic, public, open and member cap; ErrNotFound.
 	// Lowering the cap below the current count is allowed (nobody is removed).
 	UpdateChannel(ctx context.Context, ch Channel) (Channel, error)
 	// DeleteChannel removes a channel with its members and messages; ErrNotFound.

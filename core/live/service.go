@@ -191,11 +191,14 @@ func (s *Service) started(ev bus.LiveEvent) {
 	s.mu.Unlock()
 
 	// The room's chat: a public broadcast channel owned by the creator,
-	// created on the first live and reused by the next ones.
+	// created on the first live and reused by the next ones. It is open:
+	// viewers are too many to add as members, yet chat and react; the
+	// creator moderates with bans, and may close it (PATCH open false),
+	// which the next live keeps.
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	_, err := s.chats.CreateChannel(ctx, chat.Channel{ID: r.Channel, Kind: chat.KindBroadcast, Name: "Live: " + ev.Stream,
-		Public: true, CreatedBy: ev.User, CreatedAt: now.Truncate(time.Microsecond)}, ev.User)
+		Public: true, Open: true, CreatedBy: ev.User, CreatedAt: now.Truncate(time.Microsecond)}, ev.User)
 	if err != nil && !errors.Is(err, chat.ErrExists) {
 		s.log.Warn("live room channel", "stream", ev.Stream, "err", err)
 	}

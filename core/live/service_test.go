@@ -216,7 +216,7 @@ func TestRoomLifecycle(t *testing.T) {
 		if err != nil || !room().Live {
 			return fmt.Errorf("room %+v, channel %v", room(), err)
 		}
-		if ch.Kind != chat.KindBroadcast || !ch.Public || ch.CreatedBy != "alice" {
+		if ch.Kind != chat.KindBroadcast || !ch.Public || !ch.Open || ch.CreatedBy != "alice" { // open: viewers chat
 			t.Fatalf("room channel %+v", ch)
 		}
 		return nil

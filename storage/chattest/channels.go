@@ -99,6 +99,59 @@ func runChannels(t *testing.T, open Opener) {
 		checkChannel(t, "Channel", f.channel("g"), want)
 	})
 
+	// Open: the flag round-trips through every read, and what core/chat's
+	// publish check reads of an open room is there: a viewer is no member
+	// yet may append, and a ban is a listed membership.
+	t.Run("Open", func(t *testing.T) {
+		f := setup(t, open)
+		in := chat.Channel{ID: "live-s1", Kind: chat.KindBroadcast, Name: "Live: s1", Public: true, Open: true,
+			CreatedBy: owner, CreatedAt: base}
+		got, err := f.s.CreateChannel(f.ctx, in, owner)
+		if err != nil {
+			t.Fatalf("CreateChannel(open): %v", err)
+		}
+		checkChannel(t, "CreateChannel", got, in)
+		checkChannel(t, "Channel", f.channel(in.ID), in)
+		if chs, err := f.s.ChannelsOf(f.ctx, owner); err != nil || len(chs) != 1 {
+			t.Fatalf("ChannelsOf(owner) = %v, %v; want the room", chs, err)
+		} else {
+			checkChannel(t, "ChannelsOf", chs[0], in)
+		}
+
+		_, err = f.s.Member(f.ctx, in.ID, "viewer")
+		wantErr(t, "Member(viewer)", err, chat.ErrNotFound)
+		r := f.append(f.newMsg(in.ID, "viewer"))[0]
+		if r.Err != nil || r.Message.Seq != 1 || r.Message.Sender != "viewer" {
+			t.Errorf("Append by a non-member = %+v; want message #1 from viewer", r)
+		}
+		if _, err := f.s.React(f.ctx, in.ID, 1, "viewer2", "👏", true); err != nil {
+			t.Errorf("React by a non-member: %v", err)
+		}
+		if m := f.put(in.ID, "troll", chat.RoleBanned); m.Role != chat.RoleBanned {
+			t.Errorf("ban: role %q", m.Role)
+		}
+		if m := f.member(in.ID, "troll"); m.Role != chat.RoleBanned {
+			t.Errorf("Member(banned) role %q, want banned", m.Role)
+		}
+
+		for _, isOpen := range []bool{false, true} { // closed, then opened again
+			upd := in
+			upd.Open = isOpen
+			got, err := f.s.UpdateChannel(f.ctx, upd)
+			if err != nil {
+				t.Fatalf("UpdateChannel(open %v): %v", isOpen, err)
+			}
+			upd.LastSeq = 1
+			checkChannel(t, "UpdateChannel", got, upd)
+			checkChannel(t, "Channel after UpdateChannel", f.channel(in.ID), upd)
+		}
+
+		closed := f.group("g", 10) // channels are closed unless created open
+		if closed.Open || f.channel("g").Open {
+			t.Errorf("group created without Open reads back open")
+		}
+	})
+
 	t.Run("UpdateCapBelowCount", func(t *testing.T) {
 		f := setup(t, open)
 		f.group("g", 10)
@@ -205,7 +258,7 @@ func runChannels(t *testing.T, open Opener) {
 func checkChannel(t *testing.T, what string, got, want chat.Channel) {
 	t.Helper()
 	if got.ID != want.ID || got.Kind != want.Kind || got.Name != want.Name || got.Topic != want.Topic ||
-		got.Public != want.Public || got.MemberCap != want.MemberCap || got.CreatedBy != want.CreatedBy ||
+		got.Public != want.Public || got.Open != want.Open || got.MemberCap != want.MemberCap || got.CreatedBy != want.CreatedBy ||
 		got.LastSeq != want.LastSeq {
 		t.Errorf("%s: got %+v\nwant %+v", what, got, want)
 	}

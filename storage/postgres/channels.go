@@ -11,7 +11,7 @@ import (
 	"github.com/salamhq/salam/core/chat"
 )
 
-const channelCols = `c.id, c.kind, c.name, c.topic, c.public, c.member_cap, c.created_by, c.created_at, c.last_seq`
+const channelCols = `c.id, c.kind, c.name, c.topic, c.public, c.member_cap, c.created_by, c.created_at, c.last_seq, c.open`
 
 func scanChannel(row pgx.Row) (chat.Channel, error) {
 	var (
@@ -20,7 +20,7 @@ func scanChannel(row pgx.Row) (chat.Channel, error) {
 		memberCap int32
 		lastSeq   int64
 	)
-	if err := row.Scan(&c.ID, &kind, &c.Name, &c.Topic, &c.Public, &memberCap, &c.CreatedBy, &c.CreatedAt, &lastSeq); err != nil {
+	if err := row.Scan(&c.ID, &kind, &c.Name, &c.Topic, &c.Public, &memberCap, &c.CreatedBy, &c.CreatedAt, &lastSeq, &c.Open); err != nil {
 		return chat.Channel{}, err
 	}
 	c.Kind = chat.Kind(kind)
@@ -37,9 +37,9 @@ func (s *Store) CreateChannel(ctx context.Context, ch chat.Channel, owner string
 	ch.CreatedAt = orNow(ch.CreatedAt)
 	ch.LastSeq = 0
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO channels (id, kind, name, topic, public, member_cap, created_by, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		ch.ID, string(ch.Kind), ch.Name, ch.Topic, ch.Public, ch.MemberCap, ch.CreatedBy, ch.CreatedAt)
+	b.Queue(`INSERT INTO channels (id, kind, name, topic, public, member_cap, created_by, created_at, open)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ch.ID, string(ch.Kind), ch.Name, ch.Topic, ch.Public, ch.MemberCap, ch.CreatedBy, ch.CreatedAt, ch.Open)
 	b.Queue(`INSERT INTO members (channel, user_id, role, joined_at) VALUES ($1, $2, $3, $4)`,
 		ch.ID, owner, string(chat.RoleOwner), now())
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
@@ -64,9 +64,9 @@ func (s *Store) Channel(ctx context.Context, id string) (chat.Channel, error) {
 // lock orders it with PutMember's cap check.
 func (s *Store) UpdateChannel(ctx context.Context, ch chat.Channel) (chat.Channel, error) {
 	c, err := scanChannel(s.pool.QueryRow(ctx, `UPDATE channels c
-		SET name = $2, topic = $3, public = $4, member_cap = $5
+		SET name = $2, topic = $3, public = $4, member_cap = $5, open = $6
 		WHERE c.id = $1
-		RETURNING `+channelCols, ch.ID, ch.Name, ch.Topic, ch.Public, ch.MemberCap))
+		RETURNING `+channelCols, ch.ID, ch.Name, ch.Topic, ch.Public, ch.MemberCap, ch.Open))
 	if err != nil {
 		return chat.Channel{}, wrapNotFound(err, "update channel %q", ch.ID)
 	}

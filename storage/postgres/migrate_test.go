@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/salamhq/salam/core/chat"
 )
 
 // Three processes start at once on a schema that does not exist yet: one
@@ -56,6 +58,42 @@ func checkMigrations(t *testing.T, s *Store) {
 	for i, m := range ms {
 		if int(versions[i]) != m.version {
 			t.Errorf("schema_migrations[%d] = %d, want %d", i, versions[i], m.version)
+		}
+	}
+}
+
+// TestMigrateOpensLiveRooms takes a schema back to before migration 0005
+// and migrates it again: the live rooms core/live had created (public
+// broadcast channels live-<stream>) come out open, every other channel
+// closed.
+func TestMigrateOpensLiveRooms(t *testing.T) {
+	schema := testSchema(t)
+	s := openSchema(t, schema, 1)
+	want := map[string]bool{}
+	for _, c := range []struct {
+		ch   chat.Channel
+		open bool
+	}{
+		{chat.Channel{ID: "live-s1", Kind: chat.KindBroadcast, Public: true}, true},
+		{chat.Channel{ID: "live-s2", Kind: chat.KindBroadcast}, false}, // private
+		{chat.Channel{ID: "LIVE-s3", Kind: chat.KindBroadcast, Public: true}, false},
+		{chat.Channel{ID: "live-g", Kind: chat.KindGroup, Public: true, MemberCap: 8}, false},
+		{chat.Channel{ID: "news", Kind: chat.KindBroadcast, Public: true}, false},
+	} {
+		c.ch.Name, c.ch.CreatedBy = c.ch.ID, "owner"
+		if _, err := s.CreateChannel(t.Context(), c.ch, "owner"); err != nil {
+			t.Fatal(err)
+		}
+		want[c.ch.ID] = c.open
+	}
+	if _, err := s.pool.Exec(t.Context(), `ALTER TABLE channels DROP COLUMN open; DELETE FROM schema_migrations WHERE version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openSchema(t, schema, 1)
+	for id, open := range want {
+		if ch, err := s.Channel(t.Context(), id); err != nil || ch.Open != open {
+			t.Errorf("after migration: %s open %v, %v; want %v", id, ch.Open, err, open)
 		}
 	}
 }

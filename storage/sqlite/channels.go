@@ -15,7 +15,7 @@ func (s *Store) CreateChannel(ctx context.Context, ch chat.Channel, owner string
 	ch.LastSeq = 0
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, s.ws.channelInsert).ExecContext(ctx, ch.ID, string(ch.Kind), ch.Name, ch.Topic,
-			boolArg(ch.Public), ch.MemberCap, ch.CreatedBy, micros(ch.CreatedAt))
+			boolArg(ch.Public), ch.MemberCap, ch.CreatedBy, micros(ch.CreatedAt), boolArg(ch.Open))
 		if err != nil {
 			return fmt.Errorf("sqlite: create channel %q: %w", ch.ID, err)
 		}
@@ -48,7 +48,7 @@ func (s *Store) UpdateChannel(ctx context.Context, ch chat.Channel) (chat.Channe
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		out, err = scanChannel(tx.StmtContext(ctx, s.ws.channelUpdate).QueryRowContext(ctx,
-			ch.Name, ch.Topic, boolArg(ch.Public), ch.MemberCap, ch.ID))
+			ch.Name, ch.Topic, boolArg(ch.Public), ch.MemberCap, boolArg(ch.Open), ch.ID))
 		return notFound(err, "update channel %q", ch.ID)
 	})
 	if err != nil {

@@ -93,10 +93,10 @@ func scanChannel(r rowScanner) (chat.Channel, error) {
 		ch               chat.Channel
 		kind             string
 		public, cap_, at int64
-		last             int64
+		last, open       int64
 	)
-	err := r.Scan(&ch.ID, &kind, &ch.Name, &ch.Topic, &public, &cap_, &ch.CreatedBy, &at, &last)
-	ch.Kind, ch.Public, ch.MemberCap = chat.Kind(kind), public != 0, int(cap_)
+	err := r.Scan(&ch.ID, &kind, &ch.Name, &ch.Topic, &public, &cap_, &ch.CreatedBy, &at, &last, &open)
+	ch.Kind, ch.Public, ch.MemberCap, ch.Open = chat.Kind(kind), public != 0, int(cap_), open != 0
 	ch.CreatedAt, ch.LastSeq = fromMicros(at), uint64(last)
 	return ch, err
 }

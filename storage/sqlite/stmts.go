@@ -10,7 +10,7 @@ import (
 // writeStmts on the writer (used inside transactions with tx.StmtContext,
 // which reuses the preparation of the writer's only connection).
 
-const channelCols = `id, kind, name, topic, public, member_cap, created_by, created_at, last_seq`
+const channelCols = `id, kind, name, topic, public, member_cap, created_by, created_at, last_seq, open`
 
 const memberCols = `channel, user, role, joined_at, read_seq, delivered_seq`
 
@@ -67,7 +67,7 @@ func (s *Store) prepare() error {
 	r, w := s.r, s.w
 	s.rs = readStmts{
 		channel: prep(r, `SELECT `+channelCols+` FROM channels WHERE id = ?`),
-		channelsOf: prep(r, `SELECT c.id, c.kind, c.name, c.topic, c.public, c.member_cap, c.created_by, c.created_at, c.last_seq
+		channelsOf: prep(r, `SELECT c.id, c.kind, c.name, c.topic, c.public, c.member_cap, c.created_by, c.created_at, c.last_seq, c.open
 			FROM members m JOIN channels c ON c.id = m.channel
 			WHERE m.user = ? AND m.role <> 'banned' ORDER BY m.channel`),
 		member:      prep(r, `SELECT `+memberCols+` FROM members WHERE channel = ? AND user = ?`),
@@ -85,9 +85,9 @@ func (s *Store) prepare() error {
 			WHERE m.user = ? AND m.role <> 'banned' ORDER BY m.channel`),
 	}
 	s.ws = writeStmts{
-		channelInsert: prep(w, `INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
+		channelInsert: prep(w, `INSERT INTO channels (`+channelCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT (id) DO NOTHING`),
-		channelUpdate: prep(w, `UPDATE channels SET name = ?, topic = ?, public = ?, member_cap = ? WHERE id = ?
+		channelUpdate: prep(w, `UPDATE channels SET name = ?, topic = ?, public = ?, member_cap = ?, open = ? WHERE id = ?
 			RETURNING `+channelCols),
 		channelDelete: prep(w, `DELETE FROM channels WHERE id = ?`),
 		channelCap:    prep(w, `SELECT member_cap FROM channels WHERE id = ?`),

@@ -318,3 +318,39 @@ func TestLiveKeysContract(t *testing.T) {
 func TestCallsContract(t *testing.T) {
 	callstest.Run(t, func(t *testing.T) calls.Store { return openTemp(t, Options{}) })
 }
+
+// TestMigrateOpensLiveRooms takes a database back to before migration 0005
+// and migrates it again: the live rooms core/live had created (public
+// broadcast channels live-<stream>) come out open, every other channel
+// closed.
+func TestMigrateOpensLiveRooms(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openPath(t, path, Options{})
+	want := map[string]bool{}
+	for _, c := range []struct {
+		ch   chat.Channel
+		open bool
+	}{
+		{chat.Channel{ID: "live-s1", Kind: chat.KindBroadcast, Public: true}, true},
+		{chat.Channel{ID: "live-s2", Kind: chat.KindBroadcast}, false}, // private
+		{chat.Channel{ID: "LIVE-s3", Kind: chat.KindBroadcast, Public: true}, false},
+		{chat.Channel{ID: "live-g", Kind: chat.KindGroup, Public: true, MemberCap: 8}, false},
+		{chat.Channel{ID: "news", Kind: chat.KindBroadcast, Public: true}, false},
+	} {
+		c.ch.Name, c.ch.CreatedBy = c.ch.ID, "owner"
+		if _, err := s.CreateChannel(t.Context(), c.ch, "owner"); err != nil {
+			t.Fatal(err)
+		}
+		want[c.ch.ID] = c.open
+	}
+	if _, err := s.w.Exec(`ALTER TABLE channels DROP COLUMN open; DELETE FROM schema_migrations WHERE version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openPath(t, path, Options{})
+	for id, open := range want {
+		if ch, err := s.Channel(t.Context(), id); err != nil || ch.Open != open {
+			t.Errorf("after migration: %s open %v, %v; want %v", id, ch.Open, err, open)
+		}
+	}
+}
