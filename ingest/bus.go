@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/observe"
 )
 
 // NATSKeys checks stream keys with core/live over NATS
@@ -95,6 +98,45 @@ func (l *NATSLifecycle) ReportViewers(s *Server, interval time.Duration) (stop f
 		}
 	}()
 	return func() { close(done) }
+}
+
+// AnswerInspect answers the operations console's streams request
+// (observe.InspectStreamsSubject) with every stream of s and its ingest
+// figures, as node, until the returned stop is called. Replies run on
+// nats.go's goroutine and take Server.mu and each stream.mu briefly.
+func (s *Server) AnswerInspect(nc *nats.Conn, node string) (stop func(), err error) {
+	sub, err := nc.Subscribe(observe.InspectStreamsSubject, func(m *nats.Msg) {
+		if m.Reply == "" {
+			return
+		}
+		data, _ := json.Marshal(observe.IngestStreams{Node: node, Streams: s.inspect()})
+		m.Respond(data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { sub.Unsubscribe() }, nil
+}
+
+// inspect lists the streams being published (their tracks known or not),
+// by name.
+func (s *Server) inspect() []observe.IngestStream {
+	s.mu.Lock()
+	streams := make([]*stream, 0, len(s.streams))
+	for _, st := range s.streams {
+		streams = append(streams, st)
+	}
+	s.mu.Unlock()
+	now := s.now()
+	out := make([]observe.IngestStream, 0, len(streams))
+	for _, st := range streams {
+		x := st.snapshot(now)
+		out = append(out, observe.IngestStream{Name: st.info.Name, User: st.info.UserID, Started: st.started.UnixMilli(),
+			Bitrate: x.Bitrate, FPS: x.FPS, KeyframeIntervalMs: x.KeyframeInterval.Milliseconds(), Bytes: x.Bytes,
+			DroppedFrames: x.DroppedFrames, HLSViewers: x.Viewers, ListingLatencyMs: x.ListingLatency.Milliseconds()})
+	}
+	slices.SortFunc(out, func(a, b observe.IngestStream) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func sha256Of(key string) []byte {

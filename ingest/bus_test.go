@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/bus/bustest"
+	"github.com/salamhq/salam/internal/observe"
 )
 
 // TestNATSKeys: the key check over NATS sends the key's SHA-256 only, maps
@@ -85,5 +88,43 @@ func TestNATSLifecycle(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("no event %+v", want)
 		}
+	}
+}
+
+// TestAnswerInspect: the console's streams request is answered with every
+// stream and its figures.
+func TestAnswerInspect(t *testing.T) {
+	_, nc := bustest.Start(t)
+	s, err := New(Options{Keys: keyMap{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := s.AnswerInspect(nc, "ingest-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	started := time.UnixMilli(1_700_000_000_000)
+	st := &stream{info: StreamInfo{Name: "show", UserID: "alice"}, started: started, done: make(chan struct{})}
+	st.stats.bytes.Store(1000)
+	st.stats.keyInterval.Store(int64(2 * time.Second))
+	st.stats.fps.Store(math.Float64bits(30))
+	st.stats.bitrate.Store(math.Float64bits(2.5e6))
+	st.viewers.touch("10.0.0.1", "Safari", time.Now())
+	s.mu.Lock()
+	s.streams["show"] = st
+	s.mu.Unlock()
+	m, err := nc.Request(observe.InspectStreamsSubject, nil, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got observe.IngestStreams
+	if err := json.Unmarshal(m.Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := observe.IngestStream{Name: "show", User: "alice", Started: started.UnixMilli(), Bitrate: 2.5e6, FPS: 30,
+		KeyframeIntervalMs: 2000, Bytes: 1000, HLSViewers: 1}
+	if got.Node != "ingest-1" || len(got.Streams) != 1 || got.Streams[0] != want {
+		t.Errorf("got %+v, want one stream %+v", got, want)
 	}
 }

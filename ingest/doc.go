@@ -35,6 +35,9 @@
 //     ffmpeg; the publisher hands it access units through a bounded queue
 //     and never blocks on it (a full queue drops).
 //   - the recorder has no goroutine: the publisher writes its files.
+//   - AnswerInspect (bus.go) answers the console's streams request on
+//     nats.go's goroutine, reading the streams map under Server.mu and the
+//     streams' figures (atomics, viewers.mu) after releasing it.
 //   - Server.mu guards the streams map (name → *stream) and the set of
 //     open connections; stream.mu guards a stream's muxer and ladder
 //     directory. Lock order: Server.mu, then stream.mu. Neither is held

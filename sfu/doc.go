@@ -42,6 +42,11 @@
 //   - Metrics: the forwarding loops add their counts and set their
 //     per-track gauges once a second, never per packet.
 //   - One heartbeat goroutine announces the node (bus.SFUAnnounceSubject).
+//   - The console's rooms request (observe.InspectRoomsSubject, inspect.go)
+//     runs on nats.go's goroutine: it queues one operation per room, which
+//     describes the room on the room's goroutine (layer statistics are
+//     atomics; a down-track's current layer is read under downTrack.mu),
+//     and waits for them at most inspectWait.
 //
 // Node.Stop closes every room and waits for the rooms' goroutines; the
 // forwarding and RTCP goroutines end when their peer connections close.

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -65,6 +66,12 @@ func (n *Node) Start() error {
 		}
 		n.subs = append(n.subs, sub)
 	}
+	sub, err := n.nc.Subscribe(observe.InspectRoomsSubject, n.inspectRooms) // every node answers
+	if err != nil {
+		n.unsubscribe()
+		return err
+	}
+	n.subs = append(n.subs, sub)
 	if err := n.nc.Flush(); err != nil {
 		n.unsubscribe()
 		return err

@@ -225,6 +225,25 @@ func TestConsoleInChromium(t *testing.T) {
 		return strings.Contains(s, `"online": true`) && strings.Contains(s, `"protocol": "salam.v1"`)
 	})
 	shot("console-inspect.png")
+
+	// Calls & live: the in-process SFU node answers the rooms view (no
+	// room), and the streams view answers (no stream live).
+	for _, v := range []struct{ button, status, want string }{
+		{"#rooms-refresh", "#rooms-status", "1 SFU node(s), 0 room(s)"},
+		{"#streams-refresh", "#streams-status", "0 stream(s)"},
+	} {
+		lastClick := time.Time{}
+		waitFor(v.status, 15*time.Second, func() bool {
+			if time.Since(lastClick) > 2*time.Second {
+				lastClick = time.Now()
+				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(v.button))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return strings.HasPrefix(text(v.status), v.want)
+		})
+	}
+	shot("console-media.png")
 }
 
 // An ordinary client's message is traced when sampled (here

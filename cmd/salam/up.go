@@ -103,7 +103,7 @@ func run(name string, args []string, r roles) error {
 
 	stopIngest := func() {}
 	if r.ingest && cfg.Ingest.Enabled { // before core: the live API hands out its bound URLs
-		if _, stopIngest, err = startIngest(cfg, nc, log, reg); err != nil {
+		if _, stopIngest, err = startIngest(cfg, nc, reporter.Node(), log, reg); err != nil {
 			return err
 		}
 		defer stopIngest()
@@ -215,7 +215,7 @@ func run(name string, args []string, r roles) error {
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, api))
 		if !cfg.Console.Disabled {
 			audit, _ := core.Store().(console.AuditLog) // both stores keep the audit log (table audit_log)
-			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Calls: callsStore, REST: api, Logger: log,
+			con, err := console.New(console.Options{Config: cfg.Console, NATS: nc, Chat: core.Store(), Audit: audit, Presence: presenceStore, Calls: callsStore, Live: liveSvc, REST: api, Logger: log,
 				Authenticate: func(r *http.Request) (auth.Claims, error) {
 					return verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 				}})

@@ -29,6 +29,7 @@ type Options struct {
 	Audit        AuditLog       // where admin actions and views of user data are recorded; nil records nothing
 	Presence     presence.Store // users' presence for the user view; nil leaves it out
 	Calls        calls.Store    // a channel's recent calls for the channel view; nil leaves them out
+	Live         LiveStreams    // live rooms for the streams view (live.Service); nil: no streams view
 	REST         http.Handler   // the /v1 REST API, through which admin actions go; nil: no actions
 	Logger       *slog.Logger
 }
@@ -41,6 +42,7 @@ type Console struct {
 	chat     chat.Store
 	presence presence.Store
 	calls    calls.Store
+	live     LiveStreams
 	rest     http.Handler
 	log      *slog.Logger
 	ov       *overview
@@ -67,7 +69,7 @@ func New(opt Options) (*Console, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat, presence: opt.Presence, calls: opt.Calls, rest: opt.REST,
+	return &Console{cfg: opt.Config, nc: opt.NATS, authn: opt.Authenticate, chat: opt.Chat, presence: opt.Presence, calls: opt.Calls, live: opt.Live, rest: opt.REST,
 		log: opt.Logger.With("component", "console"), ov: newOverview(opt.Config),
 		journeys: newJourneys(opt.Config.Journeys), audit: &auditor{log: opt.Audit, nc: opt.NATS, lg: opt.Logger},
 		watchers: make(map[chan Overview]struct{})}, nil

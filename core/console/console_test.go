@@ -63,6 +63,7 @@ func get(t *testing.T, url, token string) (int, map[string]any) {
 var apiRoutes = []string{
 	"/console/api/whoami", "/console/api/overview", "/console/api/stream", "/console/api/journeys",
 	"/console/api/journeys/0123456789abcdef0123456789abcdef", "/console/api/channels/general", "/console/api/users/alice", "/console/api/audit", "/console/api/nope",
+	"/console/api/rooms", "/console/api/streams",
 }
 
 func TestAPIRefusesNonAdmins(t *testing.T) {
@@ -125,6 +126,10 @@ func TestAPIValidatesParameters(t *testing.T) {
 		{"/console/api/users/alice?x=1", http.StatusBadRequest},
 		{"/console/api/users/alice", http.StatusOK},           // no presence store, no edge: empty
 		{"/console/api/audit", http.StatusServiceUnavailable}, // no audit log in this test
+		{"/console/api/rooms?x=1", http.StatusBadRequest},
+		{"/console/api/rooms", http.StatusOK}, // no SFU node: no rooms
+		{"/console/api/streams?x=1", http.StatusBadRequest},
+		{"/console/api/streams", http.StatusServiceUnavailable}, // no live service in this test
 		{"/console/api/stream?x=1", http.StatusBadRequest},
 		{"/console/api/nope", http.StatusNotFound},
 		{"/console/api/whoami", http.StatusOK},

@@ -20,11 +20,19 @@
 //     presence (presence.Store) and connections and publish rate limit per
 //     edge. Edges answer observe.InspectChannelSubject and
 //     InspectUserSubject; the console gathers answers for askWindow.
+//   - Media (media.go): SFU rooms, asked of every SFU node on
+//     observe.InspectRoomsSubject (participants, published tracks with
+//     each layer's bitrate and packets, the layer forwarded to each
+//     subscriber); live streams from core/live in this process
+//     (Options.Live: owner, start, HLS and WebSocket viewers, the HLS
+//     playback URL the page previews) joined with the ingest servers'
+//     figures (bitrate, fps, keyframe interval) asked on
+//     observe.InspectStreamsSubject. Both gather answers for askWindow.
 //   - Actions (actions.go): creating a channel with members and sending a
 //     traced message; recorded first, then carried out through the /v1
 //     REST API with the admin's own token. Everything else is read-only.
 //   - Audit: opening the console, every action and every view of user
-//     data (channel, user, journey) append an AuditRecord to the AuditLog declared here
+//     data (channel, user, journey, rooms, streams) append an AuditRecord to the AuditLog declared here
 //     (storage/sqlite and storage/postgres: table audit_log, migration
 //     0004, append-only by trigger, hash-chained) and publish it on
 //     observe.AuditSubject; GET /console/api/audit pages it and verifies

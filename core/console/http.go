@@ -36,7 +36,8 @@ func (c *Console) Handler() http.Handler {
 			writeProblem(w, http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
 			return
 		}
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:")
+		// media-src: the streams view previews HLS from the ingest server's origin.
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' http: https:")
 		files.ServeHTTP(w, r)
 	})
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -49,6 +50,8 @@ func (c *Console) Handler() http.Handler {
 	api.HandleFunc("GET /console/api/channels/{id}", c.channel)
 	api.HandleFunc("GET /console/api/audit", c.auditLog)
 	api.HandleFunc("GET /console/api/users/{id}", c.user)
+	api.HandleFunc("GET /console/api/rooms", c.rooms)
+	api.HandleFunc("GET /console/api/streams", c.streams)
 	api.HandleFunc("POST /console/api/channels", c.createChannel)
 	api.HandleFunc("POST /console/api/sends", c.announceSend)
 	api.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {

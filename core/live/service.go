@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -234,21 +236,61 @@ func (s *Service) Room(stream string) (Room, bool) {
 	if r == nil {
 		return Room{}, false
 	}
+	s.expireEdgesLocked()
+	return s.viewLocked(r), true
+}
+
+// Rooms returns every room this process holds, live or ended, live ones
+// first, newest first (the operations console's list).
+func (s *Service) Rooms() []Room {
+	s.mu.Lock()
+	s.expireEdgesLocked()
+	out := make([]Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		out = append(out, s.viewLocked(r))
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b Room) int {
+		if a.Live != b.Live {
+			if a.Live {
+				return -1
+			}
+			return 1
+		}
+		if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Stream, b.Stream)
+	})
+	return out
+}
+
+// PlaybackURL is the HLS playlist of stream.
+func (s *Service) PlaybackURL(stream string) string { return s.cfg.PlaybackURL(stream) }
+
+// expireEdgesLocked forgets the reports of edges that stopped sending them
+// (crashed or stopped).
+func (s *Service) expireEdgesLocked() {
+	now := s.now()
+	for id, e := range s.edges {
+		if now.After(e.expires) {
+			delete(s.edges, id)
+		}
+	}
+}
+
+// viewLocked is r with its viewers counted.
+func (s *Service) viewLocked(r *room) Room {
 	out := r.Room
 	if out.Live {
-		now := s.now()
-		for id, e := range s.edges {
-			if now.After(e.expires) {
-				delete(s.edges, id) // a crashed or stopped edge
-				continue
-			}
-			out.ChatViewers += e.counts[stream]
+		for _, e := range s.edges {
+			out.ChatViewers += e.counts[r.Stream]
 		}
 	} else {
 		out.HLSViewers = 0
 	}
 	out.Viewers = out.HLSViewers + out.ChatViewers
-	return out, true
+	return out
 }
 
 // onSubs keeps an edge's report of live room subscribers.

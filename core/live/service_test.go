@@ -249,6 +249,9 @@ func TestRoomLifecycle(t *testing.T) {
 		}
 		return nil
 	})
+	if rs := f.svc.Rooms(); len(rs) != 1 || rs[0].Stream != "show" || !rs[0].Live || rs[0].User != "alice" || rs[0].Viewers != 10 {
+		t.Errorf("Rooms() = %+v, want show with 10 viewers", rs)
+	}
 	subs("e1", 60000, nil)
 	// A reconnect within the grace period keeps the room.
 	event(t, f.nc, bus.LiveEvent{Type: bus.LiveStop, Stream: "show", Reason: "EOF"})

@@ -36,7 +36,8 @@
 //	salam.sfu.nodes    each SFU node, per   every core/calls (placement)    SFUAnnounce           none
 //	                   heartbeat
 //	salam.console.*    see internal/observe: watch (console → every process), stats and spans
-//	                   (processes → console), inspect.channel/user (console → edges), audit
+//	                   (processes → console), inspect.channel/user (console → edges),
+//	                   inspect.rooms (console → SFU nodes), inspect.streams (console → ingest), audit
 //
 // Replies and events are wire frames encoded with wire.Msgpack, so an edge
 // forwards them to msgpack clients without decoding (it only adds the

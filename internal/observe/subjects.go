@@ -51,3 +51,93 @@ type Connection struct {
 	Subscriptions int    `json:"subscriptions"`
 	Admin         bool   `json:"admin"`
 }
+
+// InspectRoomsSubject: the console asks every SFU node for its rooms
+// (empty body); every node answers with an SFURooms (JSON) reply, empty
+// when it holds none.
+const InspectRoomsSubject = "salam.console.inspect.rooms"
+
+// InspectStreamsSubject: the console asks every ingest server for its live
+// streams (empty body); each answers with an IngestStreams (JSON) reply.
+const InspectStreamsSubject = "salam.console.inspect.streams"
+
+// SFURooms is one SFU node's answer: its rooms.
+type SFURooms struct {
+	Node  string    `json:"node"`
+	Rooms []SFURoom `json:"rooms"`
+}
+
+// SFURoom is one room (an escalated call; its id is the call id).
+type SFURoom struct {
+	ID           string           `json:"id"`
+	Moderator    string           `json:"moderator,omitempty"`
+	Stage        bool             `json:"stage"`
+	Speakers     []string         `json:"speakers,omitempty"` // the last active speakers announced
+	Participants []SFUParticipant `json:"participants"`
+	// Incomplete: the room's goroutine did not answer in time (a busy or
+	// closing room); only its id is known.
+	Incomplete bool `json:"incomplete,omitempty"`
+}
+
+// SFUParticipant is one participant of a room and the tracks it publishes.
+type SFUParticipant struct {
+	User        string     `json:"user"`
+	Session     string     `json:"session"`
+	Role        string     `json:"role"` // speaker or listener
+	Muted       bool       `json:"muted"`
+	ForcedMuted bool       `json:"forced_muted"`
+	Hand        bool       `json:"hand"`
+	Tracks      []SFUTrack `json:"tracks"`
+}
+
+// SFUTrack is one published track (the publisher's mid): its layers and
+// what each subscriber receives of it.
+type SFUTrack struct {
+	Mid         string          `json:"mid"`
+	Kind        string          `json:"kind"` // audio or video
+	Codec       string          `json:"codec"`
+	Muted       bool            `json:"muted"`
+	Layers      []SFULayer      `json:"layers"`
+	Subscribers []SFUSubscriber `json:"subscribers"`
+}
+
+// SFULayer is one received RTP stream of a track (a simulcast layer, or
+// the only one).
+type SFULayer struct {
+	Layer   int    `json:"layer"` // 0 q, 1 h, 2 f
+	RID     string `json:"rid,omitempty"`
+	Bitrate uint64 `json:"bitrate"` // bits/s over the last second
+	Packets uint64 `json:"packets"`
+	Lost    uint64 `json:"lost"`
+}
+
+// SFUSubscriber is one subscriber of a track: the layer forwarded to it
+// (-1: none yet), the one it switches to at the next keyframe, its cap.
+type SFUSubscriber struct {
+	User     string `json:"user"`
+	Layer    int    `json:"layer"`
+	Target   int    `json:"target"`
+	MaxLayer int    `json:"max_layer"`
+	Paused   bool   `json:"paused"`
+	Estimate uint64 `json:"estimate,omitempty"` // its bandwidth estimate (REMB), bits/s
+}
+
+// IngestStreams is one ingest server's answer: its live streams.
+type IngestStreams struct {
+	Node    string         `json:"node"`
+	Streams []IngestStream `json:"streams"`
+}
+
+// IngestStream is one stream's ingest figures.
+type IngestStream struct {
+	Name               string  `json:"name"`
+	User               string  `json:"user"`
+	Started            int64   `json:"started"` // Unix ms
+	Bitrate            float64 `json:"bitrate"` // bits/s over the last full second
+	FPS                float64 `json:"fps"`
+	KeyframeIntervalMs int64   `json:"keyframe_interval_ms"`
+	Bytes              uint64  `json:"bytes"`
+	DroppedFrames      uint64  `json:"dropped_frames"`
+	HLSViewers         int     `json:"hls_viewers"`
+	ListingLatencyMs   int64   `json:"listing_latency_ms"`
+}

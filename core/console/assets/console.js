@@ -261,6 +261,77 @@ $("inspect-user-form").onsubmit = (ev) => {
     .catch((e) => { $("inspect").textContent = e.message; });
 };
 
+// ---- calls & live ----
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const v of cells) {
+    const td = document.createElement("td");
+    if (v instanceof Node) td.appendChild(v); else td.textContent = v;
+    tr.appendChild(td);
+  }
+  return tr;
+}
+const kbps = (b) => (b ? Math.round(b / 1000) + " kb/s" : "–");
+const LAYER = ["q", "h", "f"];
+
+async function loadRooms() {
+  try {
+    const r = await api("/console/api/rooms");
+    const rows = [];
+    let rooms = 0;
+    for (const n of r.nodes) {
+      for (const room of n.rooms) {
+        rooms++;
+        const label = room.id + (room.stage ? " (stage)" : "") + (room.incomplete ? " (busy: no details)" : "");
+        if (!room.participants || room.participants.length === 0) { rows.push(row([n.node, label, "", "", "", ""])); continue; }
+        for (const p of room.participants) {
+          const who = p.user + " [" + p.role + (p.muted ? ", muted" : "") + (p.forced_muted ? " by moderator" : "") +
+            (p.hand ? ", hand raised" : "") + (p.user === room.moderator ? ", moderator" : "") + "] " + p.session;
+          if (p.tracks.length === 0) { rows.push(row([n.node, label, who, "–", "", ""])); continue; }
+          for (const t of p.tracks) {
+            const layers = t.layers.map((l) => (LAYER[l.layer] || l.layer) + " " + kbps(l.bitrate) + " " + l.packets + " pkts" +
+              (l.lost ? " " + l.lost + " lost" : "")).join(" · ");
+            const subs = t.subscribers.map((d) => d.user + " " + (d.layer < 0 ? "–" : LAYER[d.layer] || d.layer) +
+              (d.paused ? " paused" : "") + (d.target !== d.layer && d.layer >= 0 ? " → " + LAYER[d.target] : "")).join(", ");
+            rows.push(row([n.node, label, who, t.mid + " " + t.kind + " " + t.codec + (t.muted ? " (muted)" : ""), layers, subs]));
+          }
+        }
+      }
+    }
+    $("rooms").tBodies[0].replaceChildren(...rows);
+    $("rooms-status").textContent = r.nodes.length + " SFU node(s), " + rooms + " room(s)";
+  } catch (e) { $("rooms-status").textContent = e.message; }
+}
+$("rooms-refresh").onclick = loadRooms;
+
+function preview(url) {
+  const v = $("preview-video");
+  v.src = url;
+  $("preview-url").href = url;
+  $("preview-url").textContent = url;
+  $("preview-note").textContent = v.canPlayType("application/vnd.apple.mpegurl") ? "" :
+    "this browser does not play HLS natively (Safari does): open the URL in a player";
+  $("preview").hidden = false;
+}
+
+async function loadStreams() {
+  try {
+    const r = await api("/console/api/streams");
+    $("streams").tBodies[0].replaceChildren(...r.streams.map((s) => {
+      const b = document.createElement("button");
+      b.textContent = "Preview";
+      b.disabled = !s.live;
+      b.onclick = () => preview(s.playback_url);
+      const i = s.ingest;
+      return row([s.stream, s.owner, s.live ? "live" : "ended " + (s.ended_at || ""), s.started_at,
+        s.viewers + " (" + s.hls_viewers + " + " + s.ws_viewers + ")", i ? kbps(i.bitrate) : "–",
+        i ? i.fps.toFixed(1) : "–", i && i.keyframe_interval_ms ? (i.keyframe_interval_ms / 1000).toFixed(1) + " s" : "–", b]);
+    }));
+    $("streams-status").textContent = r.streams.length + " stream(s), " + r.ingest_nodes + " ingest server(s) answered";
+  } catch (e) { $("streams-status").textContent = e.message; }
+}
+$("streams-refresh").onclick = loadStreams;
+
 // ---- sign-in ----
 $("login").onsubmit = (ev) => { ev.preventDefault(); signIn($("token").value); };
 {
