@@ -193,9 +193,7 @@ func run(name string, args []string, r roles) error {
 	var srv *edge.Server
 	var draining atomic.Bool
 	mux := opsHandler(reg, nc, cfg.Pprof, draining.Load)
-	if !r.edge && !r.core { // an SFU alone: operations only
-		// no REST
-	} else if core != nil { // REST /v1 runs in core, with the WebSocket's tokens, here and for every edge over NATS
+	if core != nil { // REST /v1 runs in core, with the WebSocket's tokens, here and for every edge over NATS
 		authenticate := func(r *http.Request) (string, error) {
 			claims, err := verifier.Verify(auth.TokenFromRequest(r.Header.Get("Authorization"), r.URL.RawQuery))
 			return claims.UserID, err
@@ -233,7 +231,7 @@ func run(name string, args []string, r roles) error {
 		if _, err := bus.ServeHTTP(nc, api); err != nil {
 			return err
 		}
-	} else {
+	} else if r.edge { // an SFU alone serves operations only
 		mux.Handle("/v1/", restCORS(cfg.Edge.AllowedOrigins, &bus.HTTPForwarder{NC: nc}))
 	}
 	var httpSrv *http.Server
