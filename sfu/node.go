@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/bytebufferpool"
@@ -24,6 +25,7 @@ type Node struct {
 	nc      *nats.Conn
 	log     *slog.Logger
 	api     *webrtc.API
+	mux     *ice.UDPMuxDefault // the one UDP socket of every peer connection (udp_port); nil = a socket each
 	metrics *metrics
 
 	mu     sync.Mutex // guards rooms and closed
@@ -36,16 +38,28 @@ type Node struct {
 }
 
 // New builds a node; cfg must have passed Validate after EnsureDefaults.
-// reg may be nil.
+// reg may be nil. With cfg.UDPPort it listens on that port at once; Stop
+// closes it.
 func New(cfg Config, nc *nats.Conn, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
-	api, err := newAPI(&cfg)
+	mux, err := listenMux(&cfg)
 	if err != nil {
+		return nil, err
+	}
+	var udpMux ice.UDPMux // no typed nil: pion tests the interface
+	if mux != nil {
+		udpMux = mux
+	}
+	api, err := newAPI(&cfg, udpMux)
+	if err != nil {
+		if mux != nil {
+			_ = mux.Close()
+		}
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Node{cfg: cfg, nc: nc, log: log.With("component", "sfu", "node", cfg.NodeID), api: api,
+	return &Node{cfg: cfg, nc: nc, log: log.With("component", "sfu", "node", cfg.NodeID), api: api, mux: mux,
 		metrics: newMetrics(reg), rooms: make(map[string]*room), stop: make(chan struct{})}, nil
 }
 
@@ -105,6 +119,9 @@ func (n *Node) Stop() {
 		}
 	}
 	n.wg.Wait()
+	if n.mux != nil {
+		_ = n.mux.Close()
+	}
 }
 
 func (n *Node) heartbeat() {
