@@ -74,13 +74,13 @@ func (n *Node) Start() error {
 	} {
 		sub, err := n.nc.QueueSubscribe(s.subject, s.queue, n.onMsg)
 		if err != nil {
-			n.unsubscribe()
+			n.failStart()
 			return err
 		}
 		n.subs = append(n.subs, sub)
 	}
 	if err := n.nc.Flush(); err != nil {
-		n.unsubscribe()
+		n.failStart()
 		return err
 	}
 	n.wg.Add(1)
@@ -95,8 +95,18 @@ func (n *Node) unsubscribe() {
 	n.subs = nil
 }
 
+// failStart undoes a failed Start: callers do not Stop a node that did
+// not start, so its UDP port closes here.
+func (n *Node) failStart() {
+	n.unsubscribe()
+	if n.mux != nil {
+		_ = n.mux.Close()
+	}
+}
+
 // Stop stops taking frames, closes every room (their peer connections
-// close: clients see the connection fail) and waits for the goroutines.
+// close: clients see the connection fail), waits for the goroutines and
+// closes udp_port.
 func (n *Node) Stop() {
 	n.unsubscribe()
 	n.mu.Lock()
