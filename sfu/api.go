@@ -2,12 +2,14 @@ package sfu
 
 import (
 	"crypto/rand"
+	"fmt"
 	"net"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/udp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -19,7 +21,7 @@ const audioLevelURI = sdp.AudioLevelURI
 // default codecs, the audio level and simulcast header extensions, the
 // interceptors (NACK generator, RTCP sender and receiver reports, TWCC
 // feedback to publishers), and the network settings of cfg.
-func newAPI(cfg *Config) (*webrtc.API, error) {
+func newAPI(cfg *Config, mux ice.UDPMux) (*webrtc.API, error) {
 	var media webrtc.MediaEngine
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -59,8 +61,35 @@ func newAPI(cfg *Config) (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mux != nil {
+		se.SetICEUDPMux(mux)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(&media), webrtc.WithInterceptorRegistry(&reg),
 		webrtc.WithSettingEngine(se)), nil
+}
+
+// listenMux opens the node's one UDP socket when cfg.UDPPort is set (nil,
+// nil otherwise): 127.0.0.1 in loopback mode, every address otherwise,
+// its writes batched unless cfg.BatchWriteSize is 1. Every peer
+// connection's ICE shares it through the returned mux; closing the mux
+// closes the socket.
+func listenMux(cfg *Config) (*ice.UDPMuxDefault, error) {
+	if cfg.UDPPort == 0 {
+		return nil, nil
+	}
+	network, host := "udp", ""
+	if cfg.Loopback {
+		network, host = "udp4", "127.0.0.1"
+	}
+	conn, err := net.ListenUDP(network, &net.UDPAddr{IP: net.ParseIP(host), Port: int(cfg.UDPPort)})
+	if err != nil {
+		return nil, fmt.Errorf("sfu udp_port %d: %w", cfg.UDPPort, err)
+	}
+	var pc net.PacketConn = conn
+	if cfg.BatchWriteSize > 1 {
+		pc = udp.NewBatchConn(conn, cfg.BatchWriteSize, cfg.BatchWriteInterval)
+	}
+	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc}), nil
 }
 
 func settingEngine(cfg *Config) (webrtc.SettingEngine, error) {

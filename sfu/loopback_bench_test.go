@@ -5,6 +5,7 @@ import (
 
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -27,6 +28,7 @@ import (
 const (
 	benchNodeEnv      = "SALAM_SFU_BENCH_NATS"
 	benchStatsSubject = "salam.bench.sfu.stats"
+	benchUDPPortEnv   = "SALAM_SFU_BENCH_UDP_PORT" // the child's udp_port (mux and batched writes, their defaults)
 )
 
 func TestMain(m *testing.M) {
@@ -52,7 +54,13 @@ func runBenchNode(url string) error {
 	}
 	defer nc.Close()
 	cfg := Config{Loopback: true, NodeID: "bench", MaxParticipants: 1000}
+	if p, err := strconv.ParseUint(os.Getenv(benchUDPPortEnv), 10, 16); err == nil {
+		cfg.UDPPort = uint16(p)
+	}
 	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	n, err := New(cfg, nc, nil, nil)
 	if err != nil {
 		return err
@@ -99,7 +107,7 @@ type benchNode struct {
 	nc    *nats.Conn
 }
 
-func startBenchNode(b *testing.B, url string, nc *nats.Conn) *benchNode {
+func startBenchNode(b *testing.B, url string, nc *nats.Conn, udpPort int) *benchNode {
 	b.Helper()
 	announced, err := nc.SubscribeSync(bus.SFUAnnounceSubject)
 	if err != nil {
@@ -108,6 +116,9 @@ func startBenchNode(b *testing.B, url string, nc *nats.Conn) *benchNode {
 	defer func() { _ = announced.Unsubscribe() }()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), benchNodeEnv+"="+url)
+	if udpPort != 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", benchUDPPortEnv, udpPort))
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -172,8 +183,9 @@ func (bn *benchNode) mallocs(b *testing.B) uint64 {
 // in total (at most 1,000 packets/s published), which the test process's
 // receivers keep up with on two shared cores (udp_drops counts the
 // datagrams the kernel dropped for full receive buffers meanwhile, on
-// either side).
-func benchLoopback(b *testing.B, k int) {
+// either side). With mux the node serves every peer on one UDP port with
+// batched writes (udp_port and the batch_write_* defaults).
+func benchLoopback(b *testing.B, k int, mux bool) {
 	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -184,7 +196,11 @@ func benchLoopback(b *testing.B, k int) {
 		b.Fatal(err)
 	}
 	defer nc.Close()
-	node := startBenchNode(b, srv.ClientURL(), nc)
+	udpPort := 0
+	if mux {
+		udpPort = freeUDPPort(b)
+	}
+	node := startBenchNode(b, srv.ClientURL(), nc, udpPort)
 
 	const call = "n1-bench"
 	subs := make([]*testClient, k)
@@ -264,9 +280,26 @@ func benchLoopback(b *testing.B, k int) {
 
 // BenchmarkLoopback: one publisher → K subscribers through the SFU over
 // loopback. Run with -benchtime=3000x (see sfu/README.md).
-func BenchmarkLoopback10(b *testing.B)  { benchLoopback(b, 10) }
-func BenchmarkLoopback50(b *testing.B)  { benchLoopback(b, 50) }
-func BenchmarkLoopback200(b *testing.B) { benchLoopback(b, 200) }
+func BenchmarkLoopback10(b *testing.B)  { benchLoopback(b, 10, false) }
+func BenchmarkLoopback50(b *testing.B)  { benchLoopback(b, 50, false) }
+func BenchmarkLoopback200(b *testing.B) { benchLoopback(b, 200, false) }
+
+// BenchmarkLoopbackMux: the same over the node's one UDP port (udp_port)
+// with batched writes (batch_write_size 64, batch_write_interval 1ms).
+func BenchmarkLoopbackMux10(b *testing.B)  { benchLoopback(b, 10, true) }
+func BenchmarkLoopbackMux50(b *testing.B)  { benchLoopback(b, 50, true) }
+func BenchmarkLoopbackMux200(b *testing.B) { benchLoopback(b, 200, true) }
+
+// freeUDPPort returns a UDP port of 127.0.0.1 that was free a moment ago.
+func freeUDPPort(tb testing.TB) int {
+	tb.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
 
 // udpRcvbufErrors is the host's count of UDP datagrams dropped because a
 // socket's receive buffer was full (/proc/net/snmp).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/bytebufferpool"
@@ -25,6 +26,7 @@ type Node struct {
 	nc      *nats.Conn
 	log     *slog.Logger
 	api     *webrtc.API
+	mux     *ice.UDPMuxDefault // the one UDP socket of every peer connection (udp_port); nil = a socket each
 	metrics *metrics
 
 	mu     sync.Mutex // guards rooms and closed
@@ -37,16 +39,28 @@ type Node struct {
 }
 
 // New builds a node; cfg must have passed Validate after EnsureDefaults.
-// reg may be nil.
+// reg may be nil. With cfg.UDPPort it listens on that port at once; Stop
+// closes it.
 func New(cfg Config, nc *nats.Conn, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
-	api, err := newAPI(&cfg)
+	mux, err := listenMux(&cfg)
 	if err != nil {
+		return nil, err
+	}
+	var udpMux ice.UDPMux // no typed nil: pion tests the interface
+	if mux != nil {
+		udpMux = mux
+	}
+	api, err := newAPI(&cfg, udpMux)
+	if err != nil {
+		if mux != nil {
+			_ = mux.Close()
+		}
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Node{cfg: cfg, nc: nc, log: log.With("component", "sfu", "node", cfg.NodeID), api: api,
+	return &Node{cfg: cfg, nc: nc, log: log.With("component", "sfu", "node", cfg.NodeID), api: api, mux: mux,
 		metrics: newMetrics(reg), rooms: make(map[string]*room), stop: make(chan struct{})}, nil
 }
 
@@ -61,7 +75,7 @@ func (n *Node) Start() error {
 	} {
 		sub, err := n.nc.QueueSubscribe(s.subject, s.queue, n.onMsg)
 		if err != nil {
-			n.unsubscribe()
+			n.failStart()
 			return err
 		}
 		n.subs = append(n.subs, sub)
@@ -73,7 +87,7 @@ func (n *Node) Start() error {
 	}
 	n.subs = append(n.subs, sub)
 	if err := n.nc.Flush(); err != nil {
-		n.unsubscribe()
+		n.failStart()
 		return err
 	}
 	n.wg.Add(1)
@@ -88,8 +102,18 @@ func (n *Node) unsubscribe() {
 	n.subs = nil
 }
 
+// failStart undoes a failed Start: callers do not Stop a node that did
+// not start, so its UDP port closes here.
+func (n *Node) failStart() {
+	n.unsubscribe()
+	if n.mux != nil {
+		_ = n.mux.Close()
+	}
+}
+
 // Stop stops taking frames, closes every room (their peer connections
-// close: clients see the connection fail) and waits for the goroutines.
+// close: clients see the connection fail), waits for the goroutines and
+// closes udp_port.
 func (n *Node) Stop() {
 	n.unsubscribe()
 	n.mu.Lock()
@@ -112,6 +136,9 @@ func (n *Node) Stop() {
 		}
 	}
 	n.wg.Wait()
+	if n.mux != nil {
+		_ = n.mux.Close()
+	}
 }
 
 func (n *Node) heartbeat() {

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -16,17 +17,16 @@ import (
 
 func startNodeOn(t testing.TB, srv *server.Server) *Node {
 	t.Helper()
-	return startNodeReg(t, srv, nil)
+	return startNodeReg(t, srv, nil, Config{Loopback: true})
 }
 
-func startNodeReg(t testing.TB, srv *server.Server, reg prometheus.Registerer) *Node {
+func startNodeReg(t testing.TB, srv *server.Server, reg prometheus.Registerer, cfg Config) *Node {
 	t.Helper()
 	nc, err := bus.Connect(bus.Config{}, srv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	cfg := Config{Loopback: true}
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -46,10 +46,28 @@ func startNodeReg(t testing.TB, srv *server.Server, reg prometheus.Registerer) *
 // synthetic track, and each receives the four others'; one unsubscribes
 // from a track and stops receiving it; one leaves and the others are told
 // and lose its track.
-func TestRoomFiveClients(t *testing.T) {
+func TestRoomFiveClients(t *testing.T) { testRoomFiveClients(t, Config{Loopback: true}) }
+
+// TestRoomFiveClientsUDPMux: the same with every peer connection on the
+// node's one UDP port, its writes batched (udp_port, batch_write_*).
+func TestRoomFiveClientsUDPMux(t *testing.T) {
+	port := freeUDPPort(t)
+	node := testRoomFiveClients(t, Config{Loopback: true, UDPPort: uint16(port)})
+	if got := node.mux.LocalAddr().String(); got != fmt.Sprintf("127.0.0.1:%d", port) {
+		t.Errorf("the mux listens on %s, want 127.0.0.1:%d", got, port)
+	}
+	node.Stop() // closes the port: it can be bound again
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatalf("udp_port %d still bound after Stop: %v", port, err)
+	}
+	_ = c.Close()
+}
+
+func testRoomFiveClients(t *testing.T, cfg Config) *Node {
 	srv, _ := bustest.Start(t)
 	reg := prometheus.NewRegistry()
-	node := startNodeReg(t, srv, reg)
+	node := startNodeReg(t, srv, reg, cfg)
 	const call = "n1-room1"
 	clients := make([]*testClient, 5)
 	for i := range clients {
@@ -86,6 +104,22 @@ func TestRoomFiveClients(t *testing.T) {
 		return true
 	}, explain)
 	t.Logf("all tracks flowing after %v", time.Since(start))
+	if cfg.UDPPort != 0 { // every client's candidates of the SFU are the one port
+		for _, c := range clients {
+			seen := 0
+			for _, st := range c.pc.GetStats() {
+				if cand, ok := st.(webrtc.ICECandidateStats); ok && cand.Type == webrtc.StatsTypeRemoteCandidate {
+					seen++
+					if cand.Port != int32(cfg.UDPPort) {
+						t.Errorf("%s: the SFU's candidate %s:%d, want port %d", c.user, cand.IP, cand.Port, cfg.UDPPort)
+					}
+				}
+			}
+			if seen == 0 {
+				t.Errorf("%s: no candidate of the SFU in its stats", c.user)
+			}
+		}
+	}
 	for _, c := range clients {
 		for _, o := range clients {
 			if o != c && c.event(wire.RoomTrackPublished, o.user) == nil {
@@ -148,6 +182,7 @@ func TestRoomFiveClients(t *testing.T) {
 	if n := node.Rooms(); n != 1 {
 		t.Errorf("rooms = %d, want 1", n)
 	}
+	return node
 }
 
 func wireCode(err error) wire.Code {
