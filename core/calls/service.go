@@ -290,7 +290,7 @@ func (s *Service) handle(sh *shard, m *nats.Msg, req *bus.Request, f *wire.Frame
 	case wire.TypeCall:
 		s.action(sh, c, m, req, f)
 	case wire.TypeRoom:
-		s.room(c, m, req, f)
+		s.room(sh, c, m, req, f)
 	default:
 		s.signal(c, m, req, f)
 	}

@@ -95,8 +95,11 @@ func (s *Service) toSFU(c *call, m *nats.Msg, f *wire.Frame, data []byte) {
 }
 
 // room checks a room request (wire type 22) and forwards it to the SFU with
-// From set to the call's owner, the room's moderator.
-func (s *Service) room(c *call, m *nats.Msg, req *bus.Request, f *wire.Frame) {
+// From set to the call's owner, the room's moderator. The owner's kick also
+// takes the target out of the call, as if it had left: the SFU only drops
+// it from the media room, and a kicked participant must not stay in the
+// call and keep its signaling.
+func (s *Service) room(sh *shard, c *call, m *nats.Msg, req *bus.Request, f *wire.Frame) {
 	from := c.participant(req.User)
 	switch {
 	case from == nil || from.session != req.Session || from.gone:
@@ -109,6 +112,11 @@ func (s *Service) room(c *call, m *nats.Msg, req *bus.Request, f *wire.Frame) {
 	f.From = c.caller
 	out := bus.Request{User: req.User, Session: req.Session, Received: req.Received, Frame: wire.Msgpack.Append(nil, f)}
 	s.toSFU(c, m, f, out.AppendMsgpack(nil))
+	if f.Kind == wire.RoomKick && req.User == c.caller && f.To != req.User {
+		if target := c.participant(f.To); target != nil && !target.gone {
+			s.leave(sh, c, f.To)
+		}
+	}
 }
 
 // tellSFU tells the call's SFU room that user left (kind wire.CallLeft) or

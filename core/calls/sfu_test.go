@@ -109,3 +109,33 @@ func TestSFUPlacement(t *testing.T) {
 		t.Fatal("after the idle node stopped, the candidate did not reach the busy node")
 	}
 }
+
+// TestSFUKickLeavesCall: the owner's kick reaches the SFU and takes the
+// target out of the call (the others see it leave, and it can no longer act
+// in the call); a kick by anyone else is only forwarded, for the SFU to
+// refuse.
+func TestSFUKickLeavesCall(t *testing.T) {
+	f := newFixture(t, calls.Config{SFUThreshold: 2, SFULiveness: time.Second})
+	f.channel("g", "a", "b", "c")
+	a, b, c := f.client("a"), f.client("b"), f.client("c")
+	node := f.fakeSFU("media1")
+	node.announce(0, false)
+	time.Sleep(50 * time.Millisecond) // the heartbeat reaches core
+
+	id := f.call("g", a, b)
+	f.call2(id, c) // escalates
+	wantAck(t, "b's kick", b.do(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomKick, CallID: id, To: "c"}))
+	wantAck(t, "c still in the call", c.do(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomRaiseHand, CallID: id}))
+
+	wantAck(t, "the owner's kick", a.do(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomKick, CallID: id, To: "c"}))
+	if fr, req := node.last(wire.TypeRoom); fr == nil || fr.Kind != wire.RoomKick || fr.To != "c" || req.User != "a" {
+		t.Fatalf("kick at the node: %+v %+v", fr, req)
+	}
+	if left := b.wait("c left", func(fr *wire.Frame) bool {
+		return fr.Type == wire.TypeCall && fr.Kind == wire.CallLeft && fr.From == "c"
+	}); left == nil {
+		t.Fatal("b was not told c left")
+	}
+	wantCode(t, "a room request from the kicked participant",
+		c.do(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomRaiseHand, CallID: id}), wire.CodeNotInCall)
+}
