@@ -4,6 +4,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/salamhq/salam/internal/bus"
 )
 
 // TestHTTP: CORS for web players (any origin by default, a list when
@@ -75,8 +77,8 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func TestValidName(t *testing.T) {
 	for name, want := range map[string]bool{"alice": true, "a-b_c9": true, "": false, "..": false, "a/b": false,
 		"Alice": false, strings.Repeat("a", 65): false} {
-		if validName(name) != want {
-			t.Errorf("validName(%q) = %v", name, !want)
+		if bus.ValidStream(name) != want {
+			t.Errorf("ValidStream(%q) = %v", name, !want)
 		}
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/salamhq/salam/internal/bus"
 )
 
 // handleConn runs one RTMP connection to its end: handshake, key check,
@@ -64,7 +66,7 @@ func (s *Server) handleConn(conn net.Conn) {
 		log.Error("publish refused: stream key check failed", "err", err)
 		return
 	}
-	if !validName(info.Name) { // it becomes a URL segment and a directory name
+	if !bus.ValidStream(info.Name) { // it becomes a URL segment and a directory name
 		refuse(sc, "NetStream.Publish.BadName", ErrBadKey)
 		log.Error("publish refused: the key checker returned an invalid stream name", "stream", info.Name)
 		return
@@ -105,21 +107,6 @@ func keyFromPath(path string) (string, bool) {
 		return "", false
 	}
 	return key, true
-}
-
-// validName says whether a stream name is one safe path segment: 1–64
-// of a-z 0-9 - _ (core/live issues only such names).
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // refuse answers the publish (or play) command with an error status, which

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -183,14 +184,9 @@ func (c *Console) listJourneys(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "msg_id: longer than %d bytes", maxMsgID)
 		return
 	}
-	limit := 50
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			writeProblem(w, http.StatusBadRequest, "limit: an integer in 1..500")
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, q)
+	if !ok {
+		return
 	}
 	if msgID != "" {
 		if channel == "" {
@@ -333,14 +329,9 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 		}
 		before = n
 	}
-	limit := 50
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			writeProblem(w, http.StatusBadRequest, "limit: an integer in 1..500")
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, q)
+	if !ok {
+		return
 	}
 	if c.audit.log == nil {
 		writeProblem(w, http.StatusServiceUnavailable, "no audit log in this process")
@@ -361,4 +352,19 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 		recs = []AuditRecord{}
 	}
 	writeJSON(w, map[string]any{"records": recs, "chain": chain})
+}
+
+// queryLimit reads the optional "limit" parameter (1..500, default 50); on
+// a bad value it answers 400 and reports false.
+func queryLimit(w http.ResponseWriter, q url.Values) (int, bool) {
+	s := q.Get("limit")
+	if s == "" {
+		return 50, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 500 {
+		writeProblem(w, http.StatusBadRequest, "limit: an integer in 1..500")
+		return 0, false
+	}
+	return n, true
 }

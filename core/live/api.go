@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -107,7 +108,7 @@ func (s *Service) IssueKey(ctx context.Context, user, stream string, record bool
 // IssueKey creates and stores a key for user in store, refusing more than
 // maxKeys valid keys.
 func IssueKey(ctx context.Context, store KeyStore, maxKeys int, user, stream string, record bool, now time.Time) (string, Key, error) {
-	if stream != "" && !ValidStream(stream) {
+	if stream != "" && !bus.ValidStream(stream) {
 		return "", Key{}, &problem{http.StatusBadRequest, wire.CodeBadFrame, "stream: want 1–64 lowercase letters, digits, - and _"}
 	}
 	keys, err := store.UserStreamKeys(ctx, user)
@@ -194,7 +195,7 @@ func (s *Service) streamStatus(w http.ResponseWriter, r *http.Request, _ string)
 	id := r.PathValue("id")
 	room, ok := s.Room(id)
 	if !ok {
-		if !ValidStream(id) {
+		if !bus.ValidStream(id) {
 			return ErrNotFound
 		}
 		room = Room{Stream: id, Channel: RoomChannel(id)}

@@ -41,21 +41,6 @@ func randomID(prefix string) string {
 	return prefix + strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
 }
 
-// ValidStream says whether s may be a stream name: 1–64 lowercase ASCII
-// letters, digits, '-' and '_' (one URL path segment, one NATS token).
-func ValidStream(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // RoomChannel is the chat channel of a stream's live room; edges count its
 // subscribers by its prefix.
 func RoomChannel(stream string) string { return bus.LiveChannelPrefix + stream }

@@ -155,7 +155,7 @@ func (s *Service) onKeyCheck(m *nats.Msg) {
 
 func (s *Service) onEvent(m *nats.Msg) {
 	var ev bus.LiveEvent
-	if err := json.Unmarshal(m.Data, &ev); err != nil || !ValidStream(ev.Stream) {
+	if err := json.Unmarshal(m.Data, &ev); err != nil || !bus.ValidStream(ev.Stream) {
 		s.log.Warn("bad live event", "err", err, "stream", ev.Stream)
 		return
 	}

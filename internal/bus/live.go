@@ -18,6 +18,23 @@ const (
 	LiveEventSubject = Prefix + ".live.event"
 )
 
+// ValidStream says whether s may be a stream name: 1–64 lowercase ASCII
+// letters, digits, '-' and '_'. Core issues only such names, and ingest
+// checks them, because a name becomes a URL path segment, a directory and
+// part of a channel name.
+func ValidStream(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // LiveKeyCheck asks core whether a stream key is valid. It carries the
 // key's SHA-256 (live.HashKey), never the secret.
 type LiveKeyCheck struct {
