@@ -60,11 +60,14 @@ func TestBusyConnectionMemoryStaysFlat(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc
 	}
-	warm := rounds(0, 50)
-	after := rounds(50, 400)
+	warm := rounds(0, 100)
+	after := rounds(100, 500)
 	perConn := (float64(after) - float64(warm)) / n
-	t.Logf("heap after warm-up %d B, after 350 more rounds %d B: %+.0f B per connection", warm, after, perConn)
-	if perConn > 512 {
+	t.Logf("heap after warm-up %d B, after 400 more rounds %d B: %+.0f B per connection", warm, after, perConn)
+	// With netpoll keeping read buffers, this grew by ~3.7 KB per connection;
+	// flat is within a few hundred bytes of noise (pools, the test's clients,
+	// other packages' tests sharing the machine).
+	if perConn > 1536 {
 		t.Errorf("memory grew by %.0f B per busy connection; want flat", perConn)
 	}
 }
