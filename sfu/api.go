@@ -9,7 +9,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
-	"github.com/pion/transport/v5/udp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -69,13 +68,13 @@ func newAPI(cfg *Config, mux ice.UDPMux) (*webrtc.API, error) {
 }
 
 // listenMux opens the node's one UDP socket when cfg.UDPPort is set (nil,
-// nil otherwise): 127.0.0.1 in loopback mode, every address otherwise,
-// its writes batched unless cfg.BatchWriteSize is 1. Every peer
-// connection's ICE shares it through the returned mux; closing the mux
-// closes the socket.
-func listenMux(cfg *Config) (*ice.UDPMuxDefault, error) {
+// nil, nil otherwise): 127.0.0.1 in loopback mode, every address
+// otherwise, its writes batched (the returned batchConn) unless
+// cfg.BatchWriteSize is 1. Every peer connection's ICE shares it through
+// the returned mux; closing the mux closes the socket.
+func listenMux(cfg *Config) (*ice.UDPMuxDefault, *batchConn, error) {
 	if cfg.UDPPort == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	network, host := "udp", ""
 	if cfg.Loopback {
@@ -83,13 +82,15 @@ func listenMux(cfg *Config) (*ice.UDPMuxDefault, error) {
 	}
 	conn, err := net.ListenUDP(network, &net.UDPAddr{IP: net.ParseIP(host), Port: int(cfg.UDPPort)})
 	if err != nil {
-		return nil, fmt.Errorf("sfu udp_port %d: %w", cfg.UDPPort, err)
+		return nil, nil, fmt.Errorf("sfu udp_port %d: %w", cfg.UDPPort, err)
 	}
 	var pc net.PacketConn = conn
+	var batch *batchConn
 	if cfg.BatchWriteSize > 1 {
-		pc = udp.NewBatchConn(conn, cfg.BatchWriteSize, cfg.BatchWriteInterval)
+		batch = newBatchConn(conn, cfg.BatchWriteSize, cfg.BatchWriteInterval)
+		pc = batch
 	}
-	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc}), nil
+	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc}), batch, nil
 }
 
 func settingEngine(cfg *Config) (webrtc.SettingEngine, error) {

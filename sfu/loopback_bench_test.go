@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"bufio"
-
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/pion/webrtc/v4"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/salamhq/salam/internal/bus"
 )
@@ -29,6 +29,17 @@ const (
 	benchNodeEnv      = "SALAM_SFU_BENCH_NATS"
 	benchStatsSubject = "salam.bench.sfu.stats"
 	benchUDPPortEnv   = "SALAM_SFU_BENCH_UDP_PORT" // the child's udp_port (mux and batched writes, their defaults)
+	// benchDropEnv=1 (in a network namespace of its own:
+	// sfu/scripts/bench-egress.sh) drops the SFU's media datagrams in the
+	// loopback's queue once every subscriber receives, so the node's CPU
+	// is its own work and its kernel's send path, without the subscribers'
+	// receive path that loopback charges to the sender. Without udp_port
+	// the node's peer connections then take ports 20480–20991, which the
+	// drop matches.
+	benchDropEnv = "SALAM_SFU_BENCH_DROP_EGRESS"
+	// benchRateEnv sets the packets/s the k subscribers receive in total
+	// (default 20,000, what the test process's receivers keep up with).
+	benchRateEnv = "SALAM_SFU_BENCH_RATE"
 )
 
 func TestMain(m *testing.M) {
@@ -56,6 +67,8 @@ func runBenchNode(url string) error {
 	cfg := Config{Loopback: true, NodeID: "bench", MaxParticipants: 1000}
 	if p, err := strconv.ParseUint(os.Getenv(benchUDPPortEnv), 10, 16); err == nil {
 		cfg.UDPPort = uint16(p)
+	} else if os.Getenv(benchDropEnv) == "1" {
+		cfg.UDPPortMin, cfg.UDPPortMax = dropPortBase, dropPortBase+^dropPortMask
 	}
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -85,7 +98,9 @@ func runBenchNode(url string) error {
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		_ = m.Respond([]byte(strconv.FormatUint(ms.Mallocs, 10)))
+		var fwd dto.Metric
+		_ = n.metrics.forwarded.Write(&fwd)
+		_ = m.Respond(fmt.Appendf(nil, "%d %d", ms.Mallocs, uint64(fwd.GetCounter().GetValue())))
 	}); err != nil {
 		return err
 	}
@@ -167,13 +182,18 @@ func (bn *benchNode) rss(b *testing.B) float64 {
 	return 0
 }
 
-func (bn *benchNode) mallocs(b *testing.B) uint64 {
+// stats returns the child's allocations so far and the packets its
+// forwarding loops have counted as forwarded (they add their counts once a
+// second, at a packet's arrival).
+func (bn *benchNode) stats(b *testing.B) (mallocs, forwarded int64) {
 	m, err := bn.nc.Request(benchStatsSubject, nil, 5*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
-	n, _ := strconv.ParseUint(string(m.Data), 10, 64)
-	return n
+	if _, err := fmt.Sscan(string(m.Data), &mallocs, &forwarded); err != nil {
+		b.Fatal(err)
+	}
+	return mallocs, forwarded
 }
 
 // benchLoopback: one publisher sends a VP8 stream (1,100-byte packets, a
@@ -223,7 +243,11 @@ func benchLoopback(b *testing.B, k int, mux bool) {
 	}
 	pub.join()
 
-	rate := min(1000, 20000/k)
+	total := min(20000, 1000*k)
+	if v, err := strconv.Atoi(os.Getenv(benchRateEnv)); err == nil && v >= k {
+		total = v
+	}
+	rate := total / k
 	interval := time.Second / time.Duration(rate)
 	payload := make([]byte, 1100)
 	seq := 0
@@ -251,8 +275,26 @@ func benchLoopback(b *testing.B, k int, mux bool) {
 		}
 		return true
 	}, subs[0].describe)
+	drop := os.Getenv(benchDropEnv) == "1"
+	if drop {
+		if mux {
+			dropEgress(b, uint16(udpPort), 0xffff)
+		} else {
+			dropEgress(b, dropPortBase, dropPortMask)
+		}
+	}
+	// counted returns the node's forwarded count once every packet sent so
+	// far is in it: after a second without packets, one more makes the
+	// forwarding loop add its counts (that packet's own fan-out comes later).
+	counted := func() (mallocs, forwarded int64) {
+		time.Sleep(1100 * time.Millisecond)
+		send()
+		time.Sleep(100 * time.Millisecond)
+		return node.stats(b)
+	}
 
-	cpu0, mallocs0, recv0, drops0 := node.cpu(b), node.mallocs(b), received(), udpRcvbufErrors(b)
+	mallocs0, fwd0 := counted()
+	cpu0, recv0, drops0 := node.cpu(b), received(), udpRcvbufErrors(b)
 	start := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
@@ -264,18 +306,61 @@ func benchLoopback(b *testing.B, k int, mux bool) {
 	b.StopTimer()
 	time.Sleep(200 * time.Millisecond) // packets in flight
 	elapsed := time.Since(start)
-	cpu, mallocs, recv := node.cpu(b)-cpu0, node.mallocs(b)-mallocs0, received()-recv0
+	cpu, recv := node.cpu(b)-cpu0, received()-recv0
+	mallocs, _ := node.stats(b)
+	mallocs -= mallocs0
+	_, fwd1 := counted()
+	forwarded := fwd1 - fwd0 - int64(k)
 	if cpu <= 0 {
 		cpu = 10 * time.Millisecond
 	}
-	b.ReportMetric(float64(recv)/elapsed.Seconds(), "fwd_pkts/s")
-	b.ReportMetric(float64(recv)/cpu.Seconds(), "fwd_pkts/s/core")
+	delivered := recv // end to end: what the subscribers received
+	if drop {
+		delivered = forwarded // dropped after the node's send path
+	}
+	b.ReportMetric(float64(delivered)/elapsed.Seconds(), "fwd_pkts/s")
+	b.ReportMetric(float64(delivered)/cpu.Seconds(), "fwd_pkts/s/core")
 	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "sfu_cpu_%")
 	b.ReportMetric(float64(k)*elapsed.Seconds()/cpu.Seconds(), "subs/core")
 	b.ReportMetric(node.rss(b)/(1<<20), "sfu_rss_MiB")
-	b.ReportMetric(float64(mallocs)/float64(max(recv, 1)), "sfu_allocs/fwd_pkt")
-	b.ReportMetric(100*(1-float64(recv)/float64(b.N*k)), "loss_%")
+	b.ReportMetric(float64(mallocs)/float64(max(delivered, 1)), "sfu_allocs/fwd_pkt")
+	b.ReportMetric(100*(1-float64(forwarded)/float64(b.N*k)), "sfu_loss_%") // not forwarded by the node
+	if !drop {
+		b.ReportMetric(100*(1-float64(recv)/float64(b.N*k)), "loss_%")
+	}
 	b.ReportMetric(float64(udpRcvbufErrors(b)-drops0), "udp_drops")
+}
+
+// The node's ports without udp_port under benchDropEnv: 20480–20991, below
+// the ephemeral range the test clients take theirs from.
+const dropPortBase, dropPortMask uint16 = 0x5000, 0xfe00
+
+// dropEgress makes the loopback drop the node's media datagrams (UDP from
+// a port p with p&mask == port, 1,024–2,047 bytes: RTP of the benchmark's
+// 1,100-byte payloads, not STUN or RTCP) when they are queued, silently
+// (the sender's sendmsg succeeds, as it does when a NIC's queue takes the
+// datagram): a tc htb class whose queue holds nothing. It refuses to run
+// where there is any interface but lo, i.e. outside a network namespace
+// made for it, which takes the queue away when it ends.
+func dropEgress(b *testing.B, port, mask uint16) {
+	ifaces, err := net.Interfaces()
+	if err != nil || len(ifaces) != 1 || ifaces[0].Flags&net.FlagLoopback == 0 {
+		b.Fatal(benchDropEnv + " runs only in a network namespace of its own: use sfu/scripts/bench-egress.sh")
+	}
+	b.Cleanup(func() { _ = exec.Command("tc", "qdisc", "del", "dev", "lo", "root").Run() })
+	for _, args := range [][]string{
+		{"qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"},
+		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "100gbit"},
+		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", "100gbit"},
+		{"qdisc", "add", "dev", "lo", "parent", "1:20", "pfifo", "limit", "0"},
+		{"filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+			"match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", strconv.Itoa(int(port)), fmt.Sprintf("%#x", mask),
+			"match", "u16", "0x0400", "0xfc00", "at", "2", "flowid", "1:20"},
+	} {
+		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+			b.Fatalf("tc %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
 }
 
 // BenchmarkLoopback: one publisher → K subscribers through the SFU over

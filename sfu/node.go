@@ -27,6 +27,7 @@ type Node struct {
 	log     *slog.Logger
 	api     *webrtc.API
 	mux     *ice.UDPMuxDefault // the one UDP socket of every peer connection (udp_port); nil = a socket each
+	batch   *batchConn         // mux's socket when its writes are batched; nil otherwise
 	metrics *metrics
 
 	mu     sync.Mutex // guards rooms and closed
@@ -42,7 +43,7 @@ type Node struct {
 // reg may be nil. With cfg.UDPPort it listens on that port at once; Stop
 // closes it.
 func New(cfg Config, nc *nats.Conn, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
-	mux, err := listenMux(&cfg)
+	mux, batch, err := listenMux(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +61,13 @@ func New(cfg Config, nc *nats.Conn, log *slog.Logger, reg prometheus.Registerer)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if batch != nil && reg != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "salam_sfu_udp_send_refused_total",
+			Help: "Datagrams of udp_port's batched writes the kernel refused (each skipped, not its batch)."},
+			func() float64 { return float64(batch.refused.Load()) }))
+	}
 	return &Node{cfg: cfg, nc: nc, log: log.With("component", "sfu", "node", cfg.NodeID), api: api, mux: mux,
-		metrics: newMetrics(reg), rooms: make(map[string]*room), stop: make(chan struct{})}, nil
+		batch: batch, metrics: newMetrics(reg), rooms: make(map[string]*room), stop: make(chan struct{})}, nil
 }
 
 // ID returns the node's id.
