@@ -1,7 +1,9 @@
 package sfu
 
 import (
+	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,4 +86,34 @@ func TestBatchConnWriteAllocatesNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(62, func() { _, _ = c.WriteToAddrPort(payload, to) }); n != 0 {
 		t.Errorf("WriteToAddrPort: %.1f allocations per datagram", n)
 	}
+}
+
+// Writers racing each other and the sends lose and repeat nothing.
+func TestBatchConnConcurrentWriters(t *testing.T) {
+	const writers, each = 8, 200
+	a := listenLoopbackUDP(t)
+	_ = a.SetReadBuffer(4 << 20)
+	to := a.LocalAddr().(*net.UDPAddr).AddrPort()
+	c := newBatchConn(listenLoopbackUDP(t), 4, time.Millisecond)
+	defer c.Close()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				_, _ = c.WriteToAddrPort(fmt.Appendf(nil, "%d/%d", w, i), to)
+			}
+		})
+	}
+	seen := make(map[string]bool)
+	for len(seen) < writers*each {
+		got := receive(t, a, 2*time.Second)
+		if got == "" {
+			t.Fatalf("received %d of %d datagrams", len(seen), writers*each)
+		}
+		if seen[got] {
+			t.Fatalf("%q received twice", got)
+		}
+		seen[got] = true
+	}
+	wg.Wait()
 }

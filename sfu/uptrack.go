@@ -26,7 +26,6 @@ type upTrack struct {
 	family int                    // codecVP8…: how keyframes are recognised
 	pc     *webrtc.PeerConnection // the publisher's, for keyframe requests
 	m      *metrics
-	batch  *batchConn // the node's batched socket, flushed after each fan-out; nil without one
 
 	layers  [maxLayers]atomic.Pointer[layer]
 	mu      sync.Mutex                   // serialises changes of downs
@@ -50,8 +49,7 @@ type layer struct {
 }
 
 func newUpTrack(p *participant, mid string, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *upTrack {
-	up := &upTrack{pub: p, mid: mid, kind: track.Kind(), codec: track.Codec(), pc: p.pc, m: p.room.node.metrics,
-		batch: p.room.node.batch}
+	up := &upTrack{pub: p, mid: mid, kind: track.Kind(), codec: track.Codec(), pc: p.pc, m: p.room.node.metrics}
 	up.family = codecFamily(up.codec)
 	for _, ext := range recv.GetParameters().HeaderExtensions {
 		if ext.URI == audioLevelURI && ext.ID > 0 && ext.ID < 256 {
@@ -197,9 +195,6 @@ func (up *upTrack) forward(l *layer) {
 			if dt.write(l.idx, &h, payload, key, nano) {
 				forwarded++
 			}
-		}
-		if up.batch != nil { // the packet's copies leave now, not at the batch's interval
-			up.batch.flush()
 		}
 	}
 }
