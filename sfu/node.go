@@ -191,7 +191,8 @@ func (n *Node) onMsg(m *nats.Msg) {
 		n.reply(m.Reply, errorFrame(f, wire.CodeCallNotFound, "no such call"))
 		return
 	}
-	r, code := n.room(f.CallID, f.Type == wire.TypeOffer)
+	_, relay := relayNode(req.User)
+	r, code := n.room(f.CallID, f.Type == wire.TypeOffer || (relay && f.Type == wire.TypeCall && f.Kind == wire.CallJoin))
 	if r == nil {
 		if code != 0 {
 			n.reply(m.Reply, errorFrame(f, code, "no room on this SFU node"))

@@ -1,0 +1,396 @@
+package sfu
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/wire"
+)
+
+// Cascading: a room spread over nodes (core's calls.sfu_room_spread). The
+// node core names in bus.Request.Home is the room's home; every other node
+// of the room (a leaf) links to it. Nodes link in a star: a leaf links to
+// home only, home to every leaf. A link between two nodes is two pion
+// peer connections, one per direction, each offered by its sending side
+// (so neither side ever answers an offer crossing its own):
+//
+//   - out sends every track this node holds (its participants' and, at
+//     home, the other leaves') to the far node, except those that came
+//     from it, each simulcast layer as a track of its own (a down-track
+//     pinned to the layer), so that the far node keeps choosing layers per
+//     subscriber. Its stream id is the publisher's user id, its track id
+//     "<mid>~<layer>".
+//   - in receives the far node's tracks. Each becomes an ordinary up-track
+//     of a stand-in participant (participant.via = the link): no peer
+//     connection of its own, never delivered to, never subscribing; its
+//     keyframe requests go back over in. So down-tracks, layer choice,
+//     NACKs, events and speaker detection work unchanged for local
+//     subscribers.
+//
+// Links are signaled over the bus, on bus.SFUNodeSubject of the far node,
+// as bus.Requests from the user relayUser(node) (a control character: no
+// real user id has one) carrying wire frames:
+//
+//	call CallJoin        the sender holds the room: link to it (no reply)
+//	offer                the sender's out offers; the reply is the answer
+//	call CallLeft, From  a participant (or stand-in) left the sender's side
+//	call CallEnded       the sender dropped the room: drop the link
+//	room (event)         a moderation event: deliver it and pass it on
+//
+// Everything runs on the room's goroutine but waiting for an answer, which
+// a goroutine counted in Node.wg does before queuing it to the room.
+
+// relayPrefix starts a relay's user id.
+const relayPrefix = "\x01sfu:"
+
+// relayTimeout bounds the wait for the far node's answer.
+const relayTimeout = 10 * time.Second
+
+func relayUser(node string) string { return relayPrefix + node }
+
+// relayNode returns the node a relay user id names.
+func relayNode(user string) (string, bool) {
+	node, ok := strings.CutPrefix(user, relayPrefix)
+	return node, ok && bus.ValidNode(node)
+}
+
+func relayTrackID(mid string, layer int) string { return mid + "~" + strconv.Itoa(layer) }
+
+func parseRelayTrackID(id string) (mid string, layer int, ok bool) {
+	i := strings.LastIndexByte(id, '~')
+	if i < 0 {
+		return "", 0, false
+	}
+	layer, err := strconv.Atoi(id[i+1:])
+	return id[:i], layer, err == nil && layer >= 0 && layer < maxLayers
+}
+
+// link is the room's relay with one other node.
+type link struct {
+	room *room
+	node string
+	out  *participant // sends this node's tracks; nil until the first one
+	in   *participant // receives the far node's tracks; nil until its first offer
+	sent map[relayKey]*downTrack
+}
+
+type relayKey struct {
+	pub, mid string
+	layer    int
+}
+
+// setHome makes the room a leaf of home: it links to home at once, so that
+// events reach it before any track does.
+func (r *room) setHome(home string) {
+	if home == r.node.cfg.NodeID || r.home != "" {
+		return
+	}
+	r.home = home
+	r.link(home).send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin, CallID: r.id})
+}
+
+// link returns the room's link with node, made now (sending it every
+// track it does not have) if there is none.
+func (r *room) link(node string) *link {
+	if l := r.links[node]; l != nil {
+		return l
+	}
+	l := &link{room: r, node: node, sent: make(map[relayKey]*downTrack)}
+	if r.links == nil {
+		r.links = make(map[string]*link)
+	}
+	r.links[node] = l
+	r.node.metrics.relays.Inc()
+	for _, user := range r.order {
+		for _, up := range r.parts[user].published {
+			l.sendTrack(up)
+		}
+	}
+	return l
+}
+
+// spread reports whether the room has other nodes.
+func (r *room) spread() bool { return r.home != "" || len(r.links) > 0 }
+
+// handleRelay takes a frame of the relay of node from.
+func (r *room) handleRelay(reply, from string, f *wire.Frame) {
+	l := r.links[from]
+	switch {
+	case f.Type == wire.TypeOffer:
+		l = r.link(from)
+		if l.in == nil {
+			p, err := l.newPeer(false)
+			if err != nil {
+				r.node.log.Warn("relay", "room", r.id, "node", from, "err", err)
+				r.node.reply(reply, errorFrame(f, wire.CodeInternal, "cannot create the relay"))
+				return
+			}
+			l.in = p
+		}
+		r.node.reply(reply, l.in.onOffer(f))
+	case f.Type == wire.TypeCall && f.Kind == wire.CallJoin:
+		r.link(from)
+	case l == nil:
+	case f.Type == wire.TypeCall && f.Kind == wire.CallLeft:
+		if p := r.parts[f.From]; p != nil && p.via == l {
+			r.leave(p, false)
+		}
+	case f.Type == wire.TypeCall && f.Kind == wire.CallEnded:
+		r.dropLink(l, false)
+	case f.Type == wire.TypeRoom:
+		if p := r.parts[f.From]; f.Kind == wire.RoomRole && p != nil && p.via != nil {
+			r.setRole(p, f.Limit)
+		}
+		r.broadcast("", f)
+		for _, o := range r.links {
+			if o != l {
+				o.send(f)
+			}
+		}
+	}
+}
+
+// announce delivers a room event to the room's participants here and
+// passes it to the other nodes.
+func (r *room) announce(f *wire.Frame) {
+	r.broadcast("", f)
+	for _, l := range r.links {
+		l.send(f)
+	}
+}
+
+// relayLeft tells the other nodes that p left (all but the one p came from).
+func (r *room) relayLeft(p *participant) {
+	for _, l := range r.links {
+		if l != p.via {
+			l.send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallLeft, CallID: r.id, From: p.user})
+		}
+	}
+}
+
+// dropLink closes l: its stand-ins leave, its peer connections close; the
+// far node is told unless it told us.
+func (r *room) dropLink(l *link, tell bool) {
+	if r.links[l.node] != l {
+		return
+	}
+	delete(r.links, l.node)
+	r.node.metrics.relays.Dec()
+	for _, user := range slices.Clone(r.order) { // leave changes r.order
+		if p := r.parts[user]; p != nil && p.via == l {
+			r.leave(p, false)
+		}
+	}
+	l.close()
+	if tell {
+		l.send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallEnded, CallID: r.id})
+	}
+	r.maybeClose()
+}
+
+func (l *link) close() {
+	for key, dt := range l.sent {
+		dt.up.removeDown(dt)
+		delete(l.sent, key)
+	}
+	for _, p := range []*participant{l.out, l.in} {
+		if p != nil {
+			p.close()
+		}
+	}
+}
+
+// newPeer makes one of the link's peer connections: out (sending, it
+// offers) or in (receiving, it answers; its tracks make stand-ins).
+func (l *link) newPeer(out bool) (*participant, error) {
+	r := l.room
+	pc, err := r.node.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	p := &participant{room: r, user: relayUser(l.node), pc: pc, relay: l, negotiated: true, role: wire.RoleSpeaker,
+		published: make(map[string]*upTrack), subs: make(map[trackKey]*downTrack), unsubscribed: make(map[trackKey]bool)}
+	if !out {
+		pc.OnTrack(func(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+			r.enqueue(func() { l.onTrack(p, track, recv) })
+		})
+	}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed {
+			r.enqueue(func() { r.dropLink(l, true) })
+		}
+	})
+	return p, nil
+}
+
+// sendTrack sends every layer of up received so far over the link.
+func (l *link) sendTrack(up *upTrack) {
+	for idx := range maxLayers {
+		if up.available(idx) {
+			l.sendLayer(up, idx)
+		}
+	}
+}
+
+// sendLayer sends layer idx of up over the link, unless it came from the
+// far node or goes already.
+func (l *link) sendLayer(up *upTrack, idx int) {
+	key := relayKey{up.pub.user, up.mid, idx}
+	if up.pub.via == l || up.stopped.Load() || l.sent[key] != nil || up.pub.relay != nil {
+		return
+	}
+	r := l.room
+	if l.out == nil {
+		p, err := l.newPeer(true)
+		if err != nil {
+			r.node.log.Warn("relay", "room", r.id, "node", l.node, "err", err)
+			return
+		}
+		l.out = p
+	}
+	dt := newDownTrack(up, l.out)
+	dt.pinned = int8(idx + 1)
+	dt.target = idx
+	sender, err := l.out.pc.AddTrack(dt)
+	if err != nil {
+		r.node.log.Warn("relay add track", "room", r.id, "node", l.node, "err", err)
+		return
+	}
+	dt.sender = sender
+	l.out.preferREMB(sender, up)
+	l.sent[key] = dt
+	up.addDown(dt)
+	go dt.readRTCP()
+	l.out.negotiateSoon()
+}
+
+// dropTrack stops sending up over the link.
+func (l *link) dropTrack(up *upTrack) {
+	for idx := range maxLayers {
+		key := relayKey{up.pub.user, up.mid, idx}
+		dt := l.sent[key]
+		if dt == nil {
+			continue
+		}
+		delete(l.sent, key)
+		up.removeDown(dt)
+		if err := l.out.pc.RemoveTrack(dt.sender); err != nil {
+			l.room.node.log.Debug("relay remove track", "room", l.room.id, "node", l.node, "err", err)
+		}
+		l.out.negotiateSoon()
+	}
+}
+
+// relayTrack sends a new track (or a new layer of one) over every link.
+func (r *room) relayTrack(up *upTrack) {
+	for _, l := range r.links {
+		l.sendTrack(up)
+	}
+}
+
+// relayDrop stops sending up over every link.
+func (r *room) relayDrop(up *upTrack) {
+	for _, l := range r.links {
+		l.dropTrack(up)
+	}
+}
+
+// onTrack takes a layer the far node relays: a layer of a stand-in's
+// up-track.
+func (l *link) onTrack(in *participant, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	r := l.room
+	mid, idx, ok := parseRelayTrackID(track.ID())
+	user := track.StreamID()
+	if l.in != in || !ok || user == "" {
+		return
+	}
+	p := r.parts[user]
+	if p == nil {
+		p = r.standIn(user, l)
+	} else if p.via != l {
+		r.node.log.Warn("relayed track of a participant here", "room", r.id, "user", user, "node", l.node)
+		return
+	}
+	up := p.published[mid]
+	if up == nil {
+		up = newUpTrack(p, mid, track, recv)
+		p.published[mid] = up
+		r.node.metrics.tracks.Inc()
+		up.addLayerAt(track, idx)
+		r.publish(up)
+		return
+	}
+	up.addLayerAt(track, idx)
+	r.relayTrack(up)
+}
+
+// standIn adds the stand-in of user, a participant of the far node of l.
+func (r *room) standIn(user string, l *link) *participant {
+	p := &participant{room: r, user: user, pc: l.in.pc, via: l, role: wire.RoleSpeaker,
+		published: make(map[string]*upTrack), subs: make(map[trackKey]*downTrack), unsubscribed: make(map[trackKey]bool)}
+	if r.stage && user != r.moderator {
+		p.role = wire.RoleListener
+	}
+	r.parts[user] = p
+	r.order = append(r.order, user)
+	return p
+}
+
+// visitor is who acts in a room request from a participant of another
+// node (a moderator's request about a participant here, or the room's
+// mode, which core sends where they apply).
+func (r *room) visitor(user string) *participant {
+	return &participant{room: r, user: user, role: wire.RoleSpeaker, published: make(map[string]*upTrack),
+		subs: make(map[trackKey]*downTrack), unsubscribed: make(map[trackKey]bool), closed: true}
+}
+
+// send publishes a relay frame to the far node, no reply.
+func (l *link) send(f *wire.Frame) {
+	req := bus.Request{User: relayUser(l.room.node.cfg.NodeID), Frame: wire.Msgpack.Append(nil, f)}
+	if err := l.room.node.nc.Publish(bus.SFUNodeSubject(l.node), req.AppendMsgpack(nil)); err != nil {
+		l.room.node.log.Warn("relay send", "room", l.room.id, "node", l.node, "err", err)
+	}
+}
+
+// sendOffer sends out's offer and queues its answer to the room.
+func (l *link) sendOffer(sdp string) {
+	r := l.room
+	f := &wire.Frame{Type: wire.TypeOffer, Kind: wire.OfferRenegotiate, CallID: r.id, Data: []byte(sdp)}
+	req := bus.Request{User: relayUser(r.node.cfg.NodeID), Frame: wire.Msgpack.Append(nil, f)}
+	data := req.AppendMsgpack(nil)
+	r.node.wg.Add(1)
+	go func() {
+		defer r.node.wg.Done()
+		answer := new(wire.Frame)
+		m, err := r.node.nc.Request(bus.SFUNodeSubject(l.node), data, relayTimeout)
+		if err == nil {
+			err = wire.Msgpack.Decode(m.Data, answer)
+		}
+		if err == nil && answer.Type != wire.TypeAnswer {
+			err = fmt.Errorf("sfu: relay offer refused: %d %s", answer.Code, answer.Reason)
+		}
+		r.enqueue(func() { l.onAnswer(answer, err) })
+	}()
+}
+
+func (l *link) onAnswer(answer *wire.Frame, err error) {
+	r := l.room
+	if r.links[l.node] != l || l.out == nil {
+		return
+	}
+	if err == nil {
+		if out := l.out.onAnswer(answer); out.Type == wire.TypeError {
+			err = fmt.Errorf("sfu: relay answer: %s", out.Reason)
+		}
+	}
+	if err != nil {
+		r.node.log.Warn("relay", "room", r.id, "node", l.node, "err", err)
+		r.dropLink(l, true)
+	}
+}

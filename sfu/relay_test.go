@@ -1,0 +1,143 @@
+package sfu
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+
+	"github.com/salamhq/salam/internal/bus"
+	"github.com/salamhq/salam/internal/bus/bustest"
+	"github.com/salamhq/salam/wire"
+)
+
+// TestCascadeTwoNodes: one room spread over two SFU nodes on one NATS, as
+// core places it with calls.sfu_room_spread = 2 — u0 and u1 on the home
+// node, u2 and u3 on the leaf, whose frames carry the home node. Each
+// publishes a synthetic track and receives the 3 others' (over the relay
+// for the other node's); the moderator (u0, on home) force-mutes u2 (on
+// the leaf, where core sends the request) and u2's audio stops for
+// everyone, who are told; u3 leaves and the others lose its track; the
+// room ends and every goroutine is gone.
+func TestCascadeTwoNodes(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Run("room", func(t *testing.T) { testCascadeTwoNodes(t) })
+	goleak.VerifyNone(t, before)
+}
+
+func testCascadeTwoNodes(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home1"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf1"})
+	const call = "n1-cascade"
+	clients := make([]*testClient, 4)
+	for i := range clients {
+		c := newTestClient(t, srv, call, fmt.Sprintf("u%d", i))
+		c.owner = "u0"
+		c.subject = bus.SFUNodeSubject(home.ID())
+		if i >= 2 {
+			c.subject, c.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+		}
+		kind := webrtc.RTPCodecTypeAudio
+		if i%2 == 1 {
+			kind = webrtc.RTPCodecTypeVideo
+		}
+		c.publish(kind)
+		clients[i] = c
+	}
+	start := time.Now()
+	for _, c := range clients {
+		c.join()
+	}
+	explain := func() string {
+		s := ""
+		for _, c := range clients {
+			s += c.describe() + "\n"
+		}
+		return s
+	}
+	waitFor(t, 20*time.Second, "every client to receive the 3 others' tracks", func() bool {
+		for _, c := range clients {
+			for _, o := range clients {
+				if o != c && c.packets(o.user+"/0") < 5 {
+					return false
+				}
+			}
+		}
+		return true
+	}, explain)
+	t.Logf("all tracks flowing after %v", time.Since(start))
+	for _, c := range clients {
+		for _, o := range clients {
+			if o != c && c.event(wire.RoomTrackPublished, o.user) == nil {
+				t.Errorf("%s was not told that %s published", c.user, o.user)
+			}
+		}
+	}
+	if home.Rooms() != 1 || leaf.Rooms() != 1 {
+		t.Errorf("rooms: home %d, leaf %d, want 1 each", home.Rooms(), leaf.Rooms())
+	}
+
+	// The moderator on home mutes u2 on the leaf: core sends the request to
+	// u2's node, with the home node.
+	mod := clients[0]
+	mute := &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMute, To: "u2", CallID: call, From: "u0"}
+	req := bus.Request{User: "u0", Session: mod.session, Frame: wire.Msgpack.Append(nil, mute), Home: home.ID()}
+	m, err := mod.nc.Request(bus.SFUNodeSubject(leaf.ID()), req.AppendMsgpack(nil), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := new(wire.Frame); wire.Msgpack.Decode(m.Data, reply) != nil || reply.Type != wire.TypeAck {
+		t.Fatalf("mute across nodes: %+v", reply)
+	}
+	for _, c := range []*testClient{clients[0], clients[1], clients[3]} {
+		waitFor(t, 10*time.Second, c.user+" to be told u2 was muted", func() bool {
+			f := c.event(wire.RoomMuted, "u2")
+			return f != nil && f.Stop
+		}, explain)
+	}
+	for _, c := range []*testClient{clients[0], clients[1], clients[3]} {
+		waitQuiet(t, c, "u2/0", explain)
+	}
+	if n := clients[1].packets("u3/0"); n == 0 { // the others still flow
+		t.Fatal("u1 lost u3")
+	}
+	t.Logf("muted after %v", time.Since(start))
+
+	// u3 leaves the leaf (core tells its node): the others lose its track.
+	clients[3].notice(wire.CallLeft)
+	for _, c := range clients[:3] {
+		waitFor(t, 10*time.Second, c.user+" to lose u3's track", func() bool {
+			return c.event(wire.RoomTrackUnpublished, "u3") != nil && c.trackEnded("u3/0")
+		}, explain)
+	}
+	before := clients[0].packets("u1/0")
+	waitFor(t, 5*time.Second, "u0 to keep receiving u1", func() bool { return clients[0].packets("u1/0") > before+5 }, explain)
+	t.Logf("left after %v", time.Since(start))
+	for _, c := range clients {
+		c.mu.Lock()
+		if len(c.errs) > 0 {
+			t.Errorf("%s: %v", c.user, c.errs)
+		}
+		c.mu.Unlock()
+	}
+
+	// The call ends: core tells every node of the room.
+	clients[0].notice(wire.CallEnded)
+	clients[2].notice(wire.CallEnded)
+	waitFor(t, 10*time.Second, "both nodes to drop the room", func() bool { return home.Rooms() == 0 && leaf.Rooms() == 0 })
+}
+
+// waitQuiet waits until c receives nothing more of track key for 300 ms.
+func waitQuiet(t *testing.T, c *testClient, key string, explain func() string) {
+	t.Helper()
+	last, since := c.packets(key), time.Now()
+	waitFor(t, 10*time.Second, c.user+" to stop receiving "+key, func() bool {
+		if n := c.packets(key); n != last {
+			last, since = n, time.Now()
+		}
+		return time.Since(since) > 300*time.Millisecond
+	}, explain)
+}
