@@ -41,8 +41,9 @@ type participant struct {
 	forcedMuted bool // by a moderator: only a moderator unmutes
 	closed      bool
 
-	via   *link // a stand-in for a participant of another node, whose tracks come over via (relay.go)
-	relay *link // one of a link's peer connections (relay.go), not in the room's participants
+	via   *link  // a stand-in for a participant of another node, whose tracks come over via (relay.go)
+	relay *link  // one of a link's peer connections (relay.go), not in the room's participants
+	level uint64 // a stand-in's audio loudness (127 - level), as its node last said
 }
 
 func newParticipant(r *room, user, session string) (*participant, error) {

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -78,7 +79,14 @@ type link struct {
 	out  *participant // sends this node's tracks; nil until the first one
 	in   *participant // receives the far node's tracks; nil until its first offer
 	sent map[relayKey]*downTrack
+	said []byte // the last levels frame sent, to send only changes
 }
+
+// relayLevelsKind is the kind of the room frame carrying a node's audio
+// loudness of its publishers (and, at home, the other leaves'): Users and,
+// in Data, one byte each (127 - RFC 6464 level, 0 = silence or muted).
+// Never delivered to clients.
+const relayLevelsKind uint8 = 200
 
 type relayKey struct {
 	pub, mid string
@@ -143,6 +151,12 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 		}
 	case f.Type == wire.TypeCall && f.Kind == wire.CallEnded:
 		r.dropLink(l, false)
+	case f.Type == wire.TypeRoom && f.Kind == relayLevelsKind:
+		for i, user := range f.Users {
+			if p := r.parts[user]; p != nil && p.via == l && i < len(f.Data) {
+				p.level = uint64(f.Data[i])
+			}
+		}
 	case f.Type == wire.TypeRoom:
 		if p := r.parts[f.From]; f.Kind == wire.RoomRole && p != nil && p.via != nil {
 			r.setRole(p, f.Limit)
@@ -162,6 +176,25 @@ func (r *room) announce(f *wire.Frame) {
 	r.broadcast("", f)
 	for _, l := range r.links {
 		l.send(f)
+	}
+}
+
+// relayLevels sends each link the loudness of the publishers that did
+// not come from it, when it changed (on the speaker tick).
+func (r *room) relayLevels(levels map[string]uint64) {
+	for _, l := range r.links {
+		f := &wire.Frame{Type: wire.TypeRoom, Kind: relayLevelsKind, CallID: r.id}
+		for _, user := range r.order {
+			if p := r.parts[user]; p.via != l {
+				f.Users = append(f.Users, user)
+				f.Data = append(f.Data, byte(min(levels[user], 127)))
+			}
+		}
+		said := wire.Msgpack.Append(nil, f)
+		if !bytes.Equal(said, l.said) {
+			l.said = said
+			l.send(f)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // core places it with calls.sfu_room_spread = 2 — u0 and u1 on the home
 // node, u2 and u3 on the leaf, whose frames carry the home node. Each
 // publishes a synthetic track and receives the 3 others' (over the relay
-// for the other node's); the moderator (u0, on home) force-mutes u2 (on
+// for the other node's); u2 on the leaf speaks and every node names it an
+// active speaker; the moderator (u0, on home) force-mutes u2 (on
 // the leaf, where core sends the request) and u2's audio stops for
 // everyone, who are told; u3 leaves and the others lose its track; the
 // room ends and every goroutine is gone.
@@ -31,10 +33,11 @@ func testCascadeTwoNodes(t *testing.T) {
 	srv, _ := bustest.Start(t)
 	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home1"})
 	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf1"})
+	api := simulcastAPI(t) // negotiates the audio level extension
 	const call = "n1-cascade"
 	clients := make([]*testClient, 4)
 	for i := range clients {
-		c := newTestClient(t, srv, call, fmt.Sprintf("u%d", i))
+		c := newTestClientAPI(t, srv, api, call, fmt.Sprintf("u%d", i))
 		c.owner = "u0"
 		c.subject = bus.SFUNodeSubject(home.ID())
 		if i >= 2 {
@@ -78,6 +81,13 @@ func testCascadeTwoNodes(t *testing.T) {
 	}
 	if home.Rooms() != 1 || leaf.Rooms() != 1 {
 		t.Errorf("rooms: home %d, leaf %d, want 1 each", home.Rooms(), leaf.Rooms())
+	}
+
+	// u2 (on the leaf) speaks: its node measures it, every node names it
+	// an active speaker.
+	clients[2].level.Store(10)
+	for _, c := range []*testClient{clients[0], clients[1], clients[3]} {
+		waitFor(t, 10*time.Second, c.user+" to see u2 speak", func() bool { return c.spoke("u2") }, explain)
 	}
 
 	// The moderator on home mutes u2 on the leaf: core sends the request to
@@ -140,4 +150,16 @@ func waitQuiet(t *testing.T, c *testClient, key string, explain func() string) {
 		}
 		return time.Since(since) > 300*time.Millisecond
 	}, explain)
+}
+
+// spoke reports whether an active speakers event named user.
+func (c *testClient) spoke(user string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.events {
+		if f.Kind == wire.RoomActiveSpeakers && slices.Contains(f.Users, user) {
+			return true
+		}
+	}
+	return false
 }
