@@ -93,14 +93,26 @@ type relayKey struct {
 	layer    int
 }
 
-// setHome makes the room a leaf of home: it links to home at once, so that
-// events reach it before any track does.
+// setHome makes the room a leaf of home ("" or this node: the room's home
+// itself), as core's frames say (bus.Request.Home): it links to home at
+// once, so that events reach it before any track does. When core moved
+// home (the old one died), the link to the old home is dropped: its
+// stand-ins leave.
 func (r *room) setHome(home string) {
-	if home == r.node.cfg.NodeID || r.home != "" {
+	if home == r.node.cfg.NodeID {
+		home = ""
+	}
+	if home == r.home {
 		return
 	}
+	old := r.links[r.home]
 	r.home = home
-	r.link(home).send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin, CallID: r.id})
+	if home != "" {
+		r.link(home).send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin, CallID: r.id})
+	}
+	if old != nil && old.node != home {
+		r.unlink(old, true)
+	}
 }
 
 // link returns the room's link with node, made now (sending it every
@@ -207,9 +219,17 @@ func (r *room) relayLeft(p *participant) {
 	}
 }
 
-// dropLink closes l: its stand-ins leave, its peer connections close; the
-// far node is told unless it told us.
+// dropLink closes l (unlink) and the room if nothing is left.
 func (r *room) dropLink(l *link, tell bool) {
+	if r.links[l.node] == l {
+		r.unlink(l, tell)
+		r.maybeClose()
+	}
+}
+
+// unlink closes l: its stand-ins leave, its peer connections close; the
+// far node is told unless it told us.
+func (r *room) unlink(l *link, tell bool) {
 	if r.links[l.node] != l {
 		return
 	}
@@ -224,7 +244,6 @@ func (r *room) dropLink(l *link, tell bool) {
 	if tell {
 		l.send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallEnded, CallID: r.id})
 	}
-	r.maybeClose()
 }
 
 func (l *link) close() {

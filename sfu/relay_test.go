@@ -163,3 +163,46 @@ func (c *testClient) spoke(user string) bool {
 	}
 	return false
 }
+
+// TestCascadeRehome: the home node of a spread room dies (gone from the
+// bus at once, no goodbye); core makes the leaf the home (a call frame
+// without home hint) and places a newcomer on a third node with the new
+// home: the leaf's participant loses the dead node's track and exchanges
+// media with the newcomer.
+func TestCascadeRehome(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home2"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf2"})
+	third := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "third2"})
+	const call = "n1-rehome"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	home.nc.Close() // dies: nothing more reaches the bus from it
+	home.Stop()
+	u1.home = "" // core: the leaf is home now
+	u1.notice(wire.CallEscalated)
+	waitFor(t, 10*time.Second, "u1 to lose u0's track", func() bool { return u1.event(wire.RoomTrackUnpublished, "u0") != nil },
+		u1.describe)
+
+	u2 := newTestClient(t, srv, call, "u2")
+	u2.owner = "u0"
+	u2.subject, u2.home = bus.SFUNodeSubject(third.ID()), leaf.ID()
+	u2.publish(webrtc.RTPCodecTypeVideo)
+	u2.join()
+	waitFor(t, 20*time.Second, "media between the new home and the newcomer's node", func() bool {
+		return u1.packets("u2/0") > 5 && u2.packets("u1/0") > 5
+	}, u1.describe, u2.describe)
+	if leaf.Rooms() != 1 || third.Rooms() != 1 {
+		t.Errorf("rooms: leaf %d, third %d, want 1 each", leaf.Rooms(), third.Rooms())
+	}
+}

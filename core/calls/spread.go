@@ -20,6 +20,9 @@ import (
 // the room with the fewest of them and room left, else a new live node,
 // else home. "" when no node is known (bus.SFUSignalSubject).
 func (s *Service) nodeOf(c *call, user string) string {
+	if s.cfg.SFURoomSpread > 0 && c.sfuNode != "" && !s.liveSFU(c.sfuNode) {
+		s.rehome(c)
+	}
 	s.sfuSubject(c) // places home, or moves it off a dead node
 	home := c.sfuNode
 	if s.cfg.SFURoomSpread == 0 || home == "" {
@@ -51,6 +54,32 @@ func (s *Service) nodeOf(c *call, user string) string {
 	}
 	c.sfuParts[user] = node
 	return node
+}
+
+// rehome moves a spread room's home off its dead node, to the live node of
+// the room holding most of its participants, and tells the room's other
+// live nodes (a call frame CallEscalated with the new home), which link to
+// it; the participants of the dead node are placed again at their next
+// frame. With no live node in the room, sfuSubject picks a new one.
+func (s *Service) rehome(c *call) {
+	counts := c.nodeCounts()
+	best := ""
+	for n, k := range counts {
+		if n != c.sfuNode && s.liveSFU(n) && (best == "" || k > counts[best] || (k == counts[best] && n < best)) {
+			best = n
+		}
+	}
+	if best == "" {
+		return
+	}
+	c.sfuNode = best
+	f := &wire.Frame{Type: wire.TypeCall, Kind: wire.CallEscalated, CallID: c.id}
+	req := bus.Request{User: c.caller, Frame: wire.Msgpack.Append(nil, f)}
+	for _, n := range c.roomNodes() {
+		if s.liveSFU(n) {
+			s.forwardSFU(c, n, "", &req, req.AppendMsgpack(nil), nil)
+		}
+	}
 }
 
 // nodeCounts returns how many of the call's participants each node holds.

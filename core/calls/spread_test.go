@@ -124,3 +124,43 @@ func waitCount(t *testing.T, node *fakeSFU, what string, match func(*wire.Frame,
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSFURoomSpreadRehome: when a spread room's home node stops, the live
+// node of the room with most participants becomes home and is told (a call
+// frame CallEscalated without a home hint); the dead node's participants
+// are placed again, with the new home.
+func TestSFURoomSpreadRehome(t *testing.T) {
+	f := newFixture(t, calls.Config{SFUThreshold: 2, SFURoomSpread: 1, SFULiveness: 2 * time.Second})
+	f.channel("g", "a", "b", "c")
+	a, b, c := f.client("a"), f.client("b"), f.client("c")
+	home, leaf, spare := f.fakeSFU("home"), f.fakeSFU("leaf"), f.fakeSFU("spare")
+	home.announce(0, false)
+	leaf.announce(1, false)
+	time.Sleep(50 * time.Millisecond) // the heartbeats reach core
+
+	id := f.call("g", a, b)
+	f.call2(id, c)
+	wantAck(t, "a's offer", a.signal(wire.TypeOffer, id, "", sdpOffer))
+	wantAck(t, "b's offer", b.signal(wire.TypeOffer, id, "", sdpOffer))
+	if n, homes := leaf.from(wire.TypeOffer, "b"); n != 1 || homes[0] != "home" {
+		t.Fatalf("b's offer at the leaf: %d %v", n, homes)
+	}
+
+	home.announce(0, true) // stops
+	spare.announce(0, false)
+	time.Sleep(50 * time.Millisecond)
+	wantAck(t, "b's candidate", b.candidate(id, ""))
+	waitCount(t, leaf, "the leaf told it is home", func(fr *wire.Frame, _ string) bool {
+		return fr.Type == wire.TypeCall && fr.Kind == wire.CallEscalated
+	})
+	if fr, req := leaf.last(wire.TypeCall); req.Home != "" {
+		t.Errorf("the new home was told home %q (%+v)", req.Home, fr)
+	}
+	if n, homes := leaf.from(wire.TypeCandidate, "b"); n != 1 || homes[0] != "" {
+		t.Errorf("b's candidate at the new home: %d %v, want no home hint", n, homes)
+	}
+	wantAck(t, "a's new offer", a.signal(wire.TypeOffer, id, "", sdpOffer))
+	if n, homes := spare.from(wire.TypeOffer, "a"); n != 1 || homes[0] != "leaf" {
+		t.Errorf("a placed again: %d offers at spare with homes %v, want 1 with home leaf", n, homes)
+	}
+}
