@@ -3,9 +3,11 @@ package sfu
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
@@ -205,4 +207,82 @@ func TestCascadeRehome(t *testing.T) {
 	if leaf.Rooms() != 1 || third.Rooms() != 1 {
 		t.Errorf("rooms: leaf %d, third %d, want 1 each", leaf.Rooms(), third.Rooms())
 	}
+}
+
+// TestCascadeSimulcast: a simulcast publisher on the leaf; its three
+// layers cross the link as three tracks, so a subscriber on home receives
+// the high layer by default and moves down and up with max_layer, its
+// sequence numbers continuous across the switches. Then the moderator
+// makes the publisher a listener on its node: the subscriber on home is
+// told and loses the track.
+func TestCascadeSimulcast(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home3"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf3"})
+	const call = "n1-simrelay"
+	api := simulcastAPI(t)
+	pub := newTestClientAPI(t, srv, api, call, "pub")
+	pub.owner = "sub"
+	pub.subject, pub.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	pub.publishSimulcast()
+	sub := newTestClientAPI(t, srv, api, call, "sub")
+	sub.owner = "sub"
+	sub.subject = bus.SFUNodeSubject(home.ID())
+	var mu sync.Mutex
+	var layers []byte
+	var seqs []uint16
+	sub.inspect = func(_ string, pkt []byte) {
+		var p rtp.Packet
+		if p.Unmarshal(pkt) != nil || len(p.Payload) < 3 {
+			return
+		}
+		mu.Lock()
+		layers, seqs = append(layers, p.Payload[2]), append(seqs, p.SequenceNumber)
+		mu.Unlock()
+	}
+	if _, err := sub.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	sub.join()
+	pub.join()
+	steady := func(n int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(layers) < n {
+			return -1
+		}
+		for _, l := range layers[len(layers)-n:] {
+			if l != layers[len(layers)-1] {
+				return -1
+			}
+		}
+		return int(layers[len(layers)-1])
+	}
+	explain := func() string { return sub.describe() + " / " + pub.describe() }
+	waitFor(t, 15*time.Second, "the high layer over the link", func() bool { return steady(30) == 2 }, explain)
+	for _, want := range []int{0, 1} {
+		if _, err := sub.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMaxLayer, To: "pub", Mid: "0", Limit: uint16(want)}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, fmt.Sprintf("layer %d after max_layer %d", want, want), func() bool { return steady(20) == want }, explain)
+	}
+	mu.Lock()
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] != seqs[i-1]+1 {
+			t.Errorf("sequence jumps from %d to %d (layer %d to %d)", seqs[i-1], seqs[i], layers[i-1], layers[i])
+		}
+	}
+	mu.Unlock()
+
+	// The moderator (sub, on home) makes pub a listener: core sends it to pub's node.
+	role := &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetRole, To: "pub", Limit: wire.RoleListener, CallID: call, From: "sub"}
+	req := bus.Request{User: "sub", Session: sub.session, Frame: wire.Msgpack.Append(nil, role), Home: home.ID()}
+	if _, err := sub.nc.Request(bus.SFUNodeSubject(leaf.ID()), req.AppendMsgpack(nil), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "sub to lose pub's track", func() bool {
+		f := sub.event(wire.RoomRole, "pub")
+		return f != nil && f.Limit == wire.RoleListener && sub.event(wire.RoomTrackUnpublished, "pub") != nil && sub.trackEnded("pub/0")
+	}, explain)
 }
