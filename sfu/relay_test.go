@@ -286,3 +286,54 @@ func TestCascadeSimulcast(t *testing.T) {
 		return f != nil && f.Limit == wire.RoleListener && sub.event(wire.RoomTrackUnpublished, "pub") != nil && sub.trackEnded("pub/0")
 	}, explain)
 }
+
+// TestRelayBadInput: relay frames the node cannot use get typed errors and
+// leave nothing behind: an offer for a room it does not hold, an offer
+// that is not SDP; a node's goodbye closes a room nobody else holds.
+func TestRelayBadInput(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	node := startNodeOn(t, srv)
+	nc, err := bus.Connect(bus.Config{}, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	const call = "n1-relaybad"
+	send := func(f *wire.Frame) *wire.Frame {
+		t.Helper()
+		f.CallID = call
+		req := bus.Request{User: relayUser("other1"), Frame: wire.Msgpack.Append(nil, f)}
+		m, err := nc.Request(bus.SFUNodeSubject(node.ID()), req.AppendMsgpack(nil), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply := new(wire.Frame)
+		if err := wire.Msgpack.Decode(m.Data, reply); err != nil {
+			t.Fatal(err)
+		}
+		return reply
+	}
+	publish := func(f *wire.Frame) {
+		t.Helper()
+		f.CallID = call
+		req := bus.Request{User: relayUser("other1"), Frame: wire.Msgpack.Append(nil, f)}
+		if err := nc.Publish(bus.SFUNodeSubject(node.ID()), req.AppendMsgpack(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := send(&wire.Frame{Type: wire.TypeOffer, Data: []byte("v=0")}); got.Code != wire.CodeOutOfOrder {
+		t.Errorf("relay offer without a room: %+v, want out_of_order", got)
+	}
+	if node.Rooms() != 0 {
+		t.Fatal("a relay offer made a room")
+	}
+	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin})
+	waitFor(t, 5*time.Second, "the room of a linked node", func() bool { return node.Rooms() == 1 })
+	if got := send(&wire.Frame{Type: wire.TypeOffer, Data: []byte("not sdp")}); got.Code != wire.CodeBadSDP {
+		t.Errorf("relay offer that is not SDP: %+v, want bad_sdp", got)
+	}
+	publish(&wire.Frame{Type: wire.TypeRoom, Kind: relayLevelsKind, Users: []string{"ghost"}}) // no such stand-in: ignored
+	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallLeft, From: "ghost"})
+	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallEnded})
+	waitFor(t, 5*time.Second, "the room to close with its only link", func() bool { return node.Rooms() == 0 })
+}
