@@ -1,18 +1,21 @@
 package sfu
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
 	"github.com/salamhq/salam/internal/bus"
 	"github.com/salamhq/salam/internal/bus/bustest"
+	"github.com/salamhq/salam/internal/observe"
 	"github.com/salamhq/salam/wire"
 )
 
@@ -83,6 +86,26 @@ func testCascadeTwoNodes(t *testing.T) {
 	}
 	if home.Rooms() != 1 || leaf.Rooms() != 1 {
 		t.Errorf("rooms: home %d, leaf %d, want 1 each", home.Rooms(), leaf.Rooms())
+	}
+	// The console's view: each node shows the room's other node, and the
+	// participants relayed from it.
+	views := inspectAll(t, clients[0].nc, 2)
+	for node, want := range map[string]struct{ home, link, relayed string }{
+		home.ID(): {"", leaf.ID(), leaf.ID()}, leaf.ID(): {home.ID(), home.ID(), home.ID()}} {
+		v := views[node]
+		if len(v.Rooms) != 1 || v.Rooms[0].Home != want.home || !slices.Equal(v.Rooms[0].Links, []string{want.link}) {
+			t.Errorf("%s's view: %+v, want home %q, links [%s]", node, v.Rooms, want.home, want.link)
+			continue
+		}
+		for _, p := range v.Rooms[0].Participants {
+			remote := (node == home.ID()) == (p.User == "u2" || p.User == "u3")
+			if remote != (p.RelayedFrom == want.relayed) {
+				t.Errorf("%s's view of %s: relayed from %q", node, p.User, p.RelayedFrom)
+			}
+			if !remote && !slices.ContainsFunc(p.Tracks[0].Subscribers, func(s observe.SFUSubscriber) bool { return s.User == "relay:"+want.link }) {
+				t.Errorf("%s's view of %s: no relay among its subscribers %+v", node, p.User, p.Tracks[0].Subscribers)
+			}
+		}
 	}
 
 	// u2 (on the leaf) speaks: its node measures it, every node names it
@@ -336,4 +359,32 @@ func TestRelayBadInput(t *testing.T) {
 	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallLeft, From: "ghost"})
 	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallEnded})
 	waitFor(t, 5*time.Second, "the room to close with its only link", func() bool { return node.Rooms() == 0 })
+}
+
+// inspectAll asks every node for its rooms (observe.InspectRoomsSubject)
+// and returns the n first answers by node.
+func inspectAll(t *testing.T, nc *nats.Conn, n int) map[string]observe.SFURooms {
+	t.Helper()
+	inbox := nats.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest(observe.InspectRoomsSubject, inbox, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]observe.SFURooms)
+	for len(out) < n {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v observe.SFURooms
+		if err := json.Unmarshal(m.Data, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[v.Node] = v
+	}
+	return out
 }
