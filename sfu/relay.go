@@ -88,6 +88,14 @@ type link struct {
 // Never delivered to clients.
 const relayLevelsKind uint8 = 200
 
+// relayStateKind is the kind of the room frame a node sends a node it
+// links to: the room's mode (Limit) and moderator (From), and the role of
+// each participant it knows but those of that node (Users, and in Data
+// one byte each, the role). A leaf takes the mode from its home; every
+// node keeps the roles of the others' participants for their stand-ins.
+// Never delivered to clients.
+const relayStateKind uint8 = 201
+
 type relayKey struct {
 	pub, mid string
 	layer    int
@@ -108,7 +116,7 @@ func (r *room) setHome(home string) {
 	old := r.links[r.home]
 	r.home = home
 	if home != "" {
-		r.link(home).send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin, CallID: r.id})
+		r.link(home)
 	}
 	if old != nil && old.node != home {
 		r.unlink(old, true)
@@ -127,6 +135,10 @@ func (r *room) link(node string) *link {
 	}
 	r.links[node] = l
 	r.node.metrics.relays.Inc()
+	if node == r.home { // a leaf: home links back (and makes the room if it has none)
+		l.send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin, CallID: r.id})
+	}
+	l.sendState()
 	for _, user := range r.order {
 		for _, up := range r.parts[user].published {
 			l.sendTrack(up)
@@ -169,9 +181,11 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 				p.level = uint64(f.Data[i])
 			}
 		}
+	case f.Type == wire.TypeRoom && f.Kind == relayStateKind:
+		r.onState(from, f)
 	case f.Type == wire.TypeRoom:
-		if p := r.parts[f.From]; f.Kind == wire.RoomRole && p != nil && p.via != nil {
-			r.setRole(p, f.Limit)
+		if f.Kind == wire.RoomRole {
+			r.remoteRole(f.From, f.Limit)
 		}
 		r.broadcast("", f)
 		for _, o := range r.links {
@@ -179,6 +193,56 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 				o.send(f)
 			}
 		}
+	}
+}
+
+// sendState sends the far node the room's mode and the roles of the
+// participants not on it.
+func (l *link) sendState() {
+	r := l.room
+	mode := wire.ModeOpen
+	if r.stage {
+		mode = wire.ModeStage
+	}
+	f := &wire.Frame{Type: wire.TypeRoom, Kind: relayStateKind, CallID: r.id, From: r.moderator, Limit: mode}
+	for _, user := range r.order {
+		if p := r.parts[user]; p.via != l {
+			f.Users, f.Data = append(f.Users, user), append(f.Data, byte(p.role))
+		}
+	}
+	l.send(f)
+}
+
+// onState takes a linked node's state: its mode when it is home, the
+// roles of the participants not here.
+func (r *room) onState(from string, f *wire.Frame) {
+	for i, user := range f.Users {
+		if i < len(f.Data) {
+			r.remoteRole(user, uint16(f.Data[i]))
+		}
+	}
+	if from != r.home || f.From == "" {
+		return
+	}
+	r.moderator = f.From
+	if stage := f.Limit == wire.ModeStage; stage != r.stage {
+		r.setMode(r.visitor(f.From), true, &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetMode, CallID: r.id, Limit: f.Limit})
+	}
+}
+
+// remoteRole records the role of a participant of another node and gives
+// it to its stand-in.
+func (r *room) remoteRole(user string, role uint16) {
+	p := r.parts[user]
+	if (p != nil && p.via == nil) || (role != wire.RoleSpeaker && role != wire.RoleListener) {
+		return // a participant here: its role is this node's
+	}
+	if r.roles == nil {
+		r.roles = make(map[string]uint16)
+	}
+	r.roles[user] = role
+	if p != nil {
+		r.setRole(p, role)
 	}
 }
 
@@ -386,7 +450,9 @@ func (l *link) onTrack(in *participant, track *webrtc.TrackRemote, recv *webrtc.
 func (r *room) standIn(user string, l *link) *participant {
 	p := &participant{room: r, user: user, pc: l.in.pc, via: l, role: wire.RoleSpeaker,
 		published: make(map[string]*upTrack), subs: make(map[trackKey]*downTrack), unsubscribed: make(map[trackKey]bool)}
-	if r.stage && user != r.moderator {
+	if role, ok := r.roles[user]; ok {
+		p.role = role
+	} else if r.stage && user != r.moderator {
 		p.role = wire.RoleListener
 	}
 	r.parts[user] = p

@@ -388,3 +388,58 @@ func inspectAll(t *testing.T, nc *nats.Conn, n int) map[string]observe.SFURooms 
 	}
 	return out
 }
+
+// TestCascadeStageLateLeaf: a room in stage mode on its home node spreads
+// to a leaf later: the leaf takes the mode from home, so its newcomer is
+// told and becomes a listener (home's moderator is told too and does not
+// receive it); it receives the moderator, a speaker, and not home's other
+// listener. The moderator makes it a speaker (at its node): the moderator
+// receives it.
+func TestCascadeStageLateLeaf(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home4"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf4"})
+	const call = "n1-stage"
+	mod := newTestClient(t, srv, call, "mod")
+	other := newTestClient(t, srv, call, "other")
+	for _, c := range []*testClient{mod, other} {
+		c.owner, c.subject = "mod", bus.SFUNodeSubject(home.ID())
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 10*time.Second, "media between mod and other", func() bool { return mod.packets("other/0") > 5 && other.packets("mod/0") > 5 },
+		mod.describe, other.describe)
+	if _, err := mod.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetMode, Limit: wire.ModeStage}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "other to become a listener", func() bool {
+		f := other.event(wire.RoomRole, "other")
+		return f != nil && f.Limit == wire.RoleListener && mod.trackEnded("other/0")
+	}, mod.describe, other.describe)
+
+	late := newTestClient(t, srv, call, "late")
+	late.owner, late.subject, late.home = "mod", bus.SFUNodeSubject(leaf.ID()), home.ID()
+	late.publish(webrtc.RTPCodecTypeAudio)
+	late.join()
+	explain := func() string { return mod.describe() + "\n" + other.describe() + "\n" + late.describe() }
+	waitFor(t, 10*time.Second, "late told the stage mode and its listener role, the moderator too", func() bool {
+		mode, role := late.event(wire.RoomMode, ""), mod.event(wire.RoomRole, "late")
+		return mode != nil && mode.Limit == wire.ModeStage && role != nil && role.Limit == wire.RoleListener
+	}, explain)
+	waitFor(t, 10*time.Second, "late to receive the moderator", func() bool { return late.packets("mod/0") > 5 }, explain)
+	if late.packets("other/0") > 0 || mod.packets("late/0") > 0 {
+		t.Errorf("a listener's track was forwarded: late got other's %d packets, mod got late's %d",
+			late.packets("other/0"), mod.packets("late/0"))
+	}
+
+	// The moderator makes late a speaker: core sends it to late's node.
+	role := &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomSetRole, To: "late", Limit: wire.RoleSpeaker, CallID: call, From: "mod"}
+	req := bus.Request{User: "mod", Session: mod.session, Frame: wire.Msgpack.Append(nil, role), Home: home.ID()}
+	if _, err := mod.nc.Request(bus.SFUNodeSubject(leaf.ID()), req.AppendMsgpack(nil), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the moderator to receive late", func() bool { return mod.packets("late/0") > 5 }, explain)
+	if other.packets("late/0") < 1 {
+		waitFor(t, 10*time.Second, "other (a listener) to receive late", func() bool { return other.packets("late/0") > 5 }, explain)
+	}
+}

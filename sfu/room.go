@@ -30,8 +30,9 @@ type room struct {
 	moderator string // the call's owner, as core stamps room requests ("" until one arrives)
 	stage     bool   // wire.ModeStage: newcomers but the moderator join as listeners
 
-	home  string           // the room's home node when this node is a leaf of it (relay.go); "" = home or not spread
-	links map[string]*link // relays to the room's other nodes, by node
+	home  string            // the room's home node when this node is a leaf of it (relay.go); "" = home or not spread
+	links map[string]*link  // relays to the room's other nodes, by node
+	roles map[string]uint16 // the roles of other nodes' participants, as they said (relay.go)
 }
 
 func newRoom(n *Node, id string) *room {
