@@ -27,7 +27,8 @@ import (
 // active speaker; the moderator (u0, on home) force-mutes u2 (on
 // the leaf, where core sends the request) and u2's audio stops for
 // everyone, who are told; u3 leaves and the others lose its track; the
-// room ends and every goroutine is gone.
+// moderator kicks u2 and home's participants lose it, the leaf drops the
+// room; the room ends and every goroutine is gone.
 func TestCascadeTwoNodes(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Run("room", func(t *testing.T) { testCascadeTwoNodes(t) })
@@ -158,6 +159,21 @@ func testCascadeTwoNodes(t *testing.T) {
 		}
 		c.mu.Unlock()
 	}
+
+	// The moderator kicks u2, the leaf's last participant: its node removes
+	// it, home's participants are told and lose its track, the leaf drops
+	// the room and its link.
+	kick := &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomKick, To: "u2", CallID: call, From: "u0"}
+	req = bus.Request{User: "u0", Session: mod.session, Frame: wire.Msgpack.Append(nil, kick), Home: home.ID()}
+	if _, err := mod.nc.Request(bus.SFUNodeSubject(leaf.ID()), req.AppendMsgpack(nil), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clients[:2] {
+		waitFor(t, 10*time.Second, c.user+" to see u2 kicked", func() bool {
+			return c.event(wire.RoomKicked, "u2") != nil && c.trackEnded("u2/0")
+		}, explain)
+	}
+	waitFor(t, 10*time.Second, "the leaf to drop the room", func() bool { return leaf.Rooms() == 0 })
 
 	// The call ends: core tells every node of the room.
 	clients[0].notice(wire.CallEnded)
