@@ -121,7 +121,7 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 	case wire.TypeOffer:
 		joined := p == nil
 		if joined {
-			if len(r.parts) >= r.node.cfg.MaxParticipants {
+			if r.locals() >= r.node.cfg.MaxParticipants { // stand-ins have no peer connection here
 				r.node.reply(reply, errorFrame(f, wire.CodeCallFull, "room is full"))
 				r.maybeClose()
 				return
