@@ -19,8 +19,9 @@ import (
 	"github.com/salamhq/salam/wire"
 )
 
-// TestCascadeTwoNodes: one room spread over two SFU nodes on one NATS, as
-// core places it with calls.sfu_room_spread = 2 — u0 and u1 on the home
+// TestCascadeTwoNodes: one room spread over two SFU nodes on one NATS
+// (each taking at most 2 participants), as core places it with
+// calls.sfu_room_spread = 2 — u0 and u1 on the home
 // node, u2 and u3 on the leaf, whose frames carry the home node. Each
 // publishes a synthetic track and receives the 3 others' (over the relay
 // for the other node's); u2 on the leaf speaks and every node names it an
@@ -37,8 +38,9 @@ func TestCascadeTwoNodes(t *testing.T) {
 
 func testCascadeTwoNodes(t *testing.T) {
 	srv, _ := bustest.Start(t)
-	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home1"})
-	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf1"})
+	// Two participants per node at most: the room of four outgrows each.
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home1", MaxParticipants: 2})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf1", MaxParticipants: 2})
 	api := simulcastAPI(t) // negotiates the audio level extension
 	const call = "n1-cascade"
 	clients := make([]*testClient, 4)
