@@ -113,6 +113,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte{0x80})
 	traced := Request{User: "alice", Received: 5, Frame: []byte{1}, Trace: TraceContext{TraceID: [16]byte{1}, SpanID: [8]byte{2}, Sent: 7}}
 	f.Add(traced.AppendMsgpack(nil))
+	f.Add((&Request{User: "alice", Frame: []byte{1}, Home: "node1"}).AppendMsgpack(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r Request
 		if r.DecodeMsgpack(data) != nil {
@@ -121,6 +122,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		var again Request
 		if err := again.DecodeMsgpack(r.AppendMsgpack(nil)); err != nil {
 			t.Fatalf("re-decode: %v", err)
+		}
+		if again.User != r.User || again.Session != r.Session || again.Home != r.Home {
+			t.Fatalf("re-decode changed %+v into %+v", r, again)
 		}
 	})
 }
