@@ -461,3 +461,53 @@ func TestCascadeStageLateLeaf(t *testing.T) {
 		waitFor(t, 10*time.Second, "other (a listener) to receive late", func() bool { return other.packets("late/0") > 5 }, explain)
 	}
 }
+
+// TestCascadeThroughHome: two leaves of one home; home forwards each
+// leaf's tracks, events and audio levels to the other: the participants of
+// the two leaves receive each other's tracks, see each other speak, and
+// one leaving is seen by the other leaf's participant.
+func TestCascadeThroughHome(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home5"})
+	leafA := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafa5"})
+	leafB := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafb5"})
+	const call = "n1-star"
+	api := simulcastAPI(t) // audio levels
+	var clients []*testClient
+	for i, node := range []*Node{home, leafA, leafB} {
+		c := newTestClientAPI(t, srv, api, call, fmt.Sprintf("u%d", i))
+		c.owner, c.subject = "u0", bus.SFUNodeSubject(node.ID())
+		if node != home {
+			c.home = home.ID()
+		}
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+		clients = append(clients, c)
+	}
+	explain := func() string {
+		s := ""
+		for _, c := range clients {
+			s += c.describe() + "\n"
+		}
+		return s
+	}
+	waitFor(t, 20*time.Second, "every client to receive the 2 others", func() bool {
+		for _, c := range clients {
+			for _, o := range clients {
+				if o != c && c.packets(o.user+"/0") < 5 {
+					return false
+				}
+			}
+		}
+		return true
+	}, explain)
+	clients[1].level.Store(10)
+	waitFor(t, 10*time.Second, "u2 (leaf B) to see u1 (leaf A) speak", func() bool { return clients[2].spoke("u1") }, explain)
+	clients[1].notice(wire.CallLeft)
+	waitFor(t, 10*time.Second, "u2 to lose u1's track", func() bool {
+		return clients[2].event(wire.RoomTrackUnpublished, "u1") != nil && clients[2].trackEnded("u1/0")
+	}, explain)
+	waitFor(t, 10*time.Second, "leaf A to drop the room", func() bool { return leafA.Rooms() == 0 })
+	before := clients[2].packets("u0/0")
+	waitFor(t, 5*time.Second, "u2 to keep receiving u0", func() bool { return clients[2].packets("u0/0") > before+5 }, explain)
+}
