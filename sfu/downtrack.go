@@ -183,6 +183,10 @@ func (dt *downTrack) readRTCP() {
 			case *rtcp.TransportLayerNack:
 				dt.onNack(p)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if dt.pinned > 0 && dt.paused.Load() { // the far node wants a layer it did not (relay.go)
+					dt.rebase()
+					dt.paused.Store(false)
+				}
 				dt.up.requestKeyframe(dt.targetLocked())
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				dt.estimate.Store(uint64(p.Bitrate))

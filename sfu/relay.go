@@ -80,6 +80,7 @@ type link struct {
 	in   *participant // receives the far node's tracks; nil until its first offer
 	sent map[relayKey]*downTrack
 	said []byte // the last levels frame sent, to send only changes
+	want []byte // the last wanted-layers frame sent, likewise
 }
 
 // relayLevelsKind is the kind of the room frame carrying a node's audio
@@ -95,6 +96,13 @@ const relayLevelsKind uint8 = 200
 // node keeps the roles of the others' participants for their stand-ins.
 // Never delivered to clients.
 const relayStateKind uint8 = 201
+
+// relayWantKind is the kind of the room frame telling the node a link's
+// simulcast tracks come from which of their layers this node uses: Users
+// alternates publisher and mid, Data has one bit mask of layers per track.
+// The sender pauses the layers nobody wants and resumes one at the far
+// node's first keyframe request for it. Never delivered to clients.
+const relayWantKind uint8 = 202
 
 type relayKey struct {
 	pub, mid string
@@ -181,6 +189,8 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 				p.level = uint64(f.Data[i])
 			}
 		}
+	case f.Type == wire.TypeRoom && f.Kind == relayWantKind:
+		l.onWanted(f)
 	case f.Type == wire.TypeRoom && f.Kind == relayStateKind:
 		r.onState(from, f)
 	case f.Type == wire.TypeRoom:
@@ -270,6 +280,75 @@ func (r *room) relayLevels(levels map[string]uint64) {
 		if !bytes.Equal(said, l.said) {
 			l.said = said
 			l.send(f)
+		}
+	}
+}
+
+// relayWanted tells each link which layers of its simulcast tracks this
+// node uses (on the speaker tick, when it changed): those its subscribers
+// receive or switch to, and those its own links to other nodes still send.
+func (r *room) relayWanted() {
+	for _, l := range r.links {
+		f := &wire.Frame{Type: wire.TypeRoom, Kind: relayWantKind, CallID: r.id}
+		for _, user := range r.order {
+			p := r.parts[user]
+			if p.via != l {
+				continue
+			}
+			for mid, up := range p.published {
+				if up.available(1) || up.available(2) {
+					f.Users = append(f.Users, user, mid)
+					f.Data = append(f.Data, up.wantedLayers())
+				}
+			}
+		}
+		want := wire.Msgpack.Append(nil, f)
+		if len(f.Data) > 0 && !bytes.Equal(want, l.want) {
+			l.want = want
+			l.send(f)
+		}
+	}
+}
+
+// wantedLayers returns the bit mask of the layers of up a down-track
+// sends or switches to (a relay's: unless paused).
+func (up *upTrack) wantedLayers() byte {
+	var mask byte
+	for _, dt := range *up.downs.Load() {
+		if dt.pinned > 0 {
+			if !dt.paused.Load() {
+				mask |= 1 << (dt.pinned - 1)
+			}
+			continue
+		}
+		dt.mu.Lock()
+		mask |= 1 << dt.target
+		if dt.current >= 0 {
+			mask |= 1 << dt.current
+		}
+		dt.mu.Unlock()
+	}
+	return mask
+}
+
+// onWanted pauses the layers the far node does not use and resumes those
+// it does.
+func (l *link) onWanted(f *wire.Frame) {
+	for i := 0; i+1 < len(f.Users) && i/2 < len(f.Data); i += 2 {
+		mask := f.Data[i/2]
+		for idx := range maxLayers {
+			dt := l.sent[relayKey{f.Users[i], f.Users[i+1], idx}]
+			if dt == nil {
+				continue
+			}
+			switch want := mask&(1<<idx) != 0; {
+			case want && dt.paused.Load():
+				dt.rebase()
+				dt.paused.Store(false)
+				dt.up.requestKeyframe(idx)
+			case !want:
+				dt.paused.Store(true)
+			}
 		}
 	}
 }

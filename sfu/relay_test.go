@@ -253,7 +253,8 @@ func TestCascadeRehome(t *testing.T) {
 // TestCascadeSimulcast: a simulcast publisher on the leaf; its three
 // layers cross the link as three tracks, so a subscriber on home receives
 // the high layer by default and moves down and up with max_layer, its
-// sequence numbers continuous across the switches. Then the moderator
+// sequence numbers continuous across the switches; the leaf pauses the
+// layers home does not use and resumes the one it switches to. Then the moderator
 // makes the publisher a listener on its node: the subscriber on home is
 // told and loses the track.
 func TestCascadeSimulcast(t *testing.T) {
@@ -302,11 +303,27 @@ func TestCascadeSimulcast(t *testing.T) {
 	}
 	explain := func() string { return sub.describe() + " / " + pub.describe() }
 	waitFor(t, 15*time.Second, "the high layer over the link", func() bool { return steady(30) == 2 }, explain)
+	// relayed reports which layers the leaf sends over the link (the others
+	// are paused: home uses them not).
+	relayed := func() []int {
+		var out []int
+		for _, p := range inspectAll(t, sub.nc, 2)[leaf.ID()].Rooms[0].Participants {
+			for _, s := range p.Tracks[0].Subscribers {
+				if s.User == "relay:"+home.ID() && !s.Paused {
+					out = append(out, s.Target)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
 	for _, want := range []int{0, 1} {
 		if _, err := sub.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMaxLayer, To: "pub", Mid: "0", Limit: uint16(want)}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 10*time.Second, fmt.Sprintf("layer %d after max_layer %d", want, want), func() bool { return steady(20) == want }, explain)
+		waitFor(t, 10*time.Second, fmt.Sprintf("only layer %d over the link", want), func() bool { return slices.Equal(relayed(), []int{want}) },
+			func() string { return fmt.Sprint(relayed()) })
 	}
 	mu.Lock()
 	for i := 1; i < len(seqs); i++ {

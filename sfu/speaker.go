@@ -50,6 +50,7 @@ func (r *room) detectSpeakers() {
 		}
 	}
 	r.relayLevels(levels)
+	r.relayWanted()
 	sort.SliceStable(active, func(i, j int) bool { return active[i].level > active[j].level })
 	users := make([]string, 0, maxSpeakers)
 	for i := 0; i < len(active) && i < maxSpeakers; i++ {
