@@ -16,7 +16,8 @@
 // crosses each link once, each simulcast layer as its own track; on the
 // far node it is an up-track of a stand-in participant (participant.via),
 // so subscribers there are served as from a local publisher. Events,
-// leaves and audio levels are passed along the links.
+// leaves, audio levels and the layers each node uses (the others are
+// paused at the sending node) are passed along the links.
 //
 // # Signaling
 //

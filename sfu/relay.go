@@ -38,11 +38,13 @@ import (
 // as bus.Requests from the user relayUser(node) (a control character: no
 // real user id has one) carrying wire frames:
 //
-//	call CallJoin        the sender holds the room: link to it (no reply)
+//	call CallJoin        the sender (a leaf) holds the room: link to it (no
+//	                     reply); the only relay frame that makes a room
 //	offer                the sender's out offers; the reply is the answer
 //	call CallLeft, From  a participant (or stand-in) left the sender's side
 //	call CallEnded       the sender dropped the room: drop the link
 //	room (event)         a moderation event: deliver it and pass it on
+//	room 200, 201, 202   audio levels, state (mode, roles), layers used
 //
 // Everything runs on the room's goroutine but waiting for an answer, which
 // a goroutine counted in Node.wg does before queuing it to the room.
