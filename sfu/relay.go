@@ -55,6 +55,10 @@ const relayPrefix = "\x01sfu:"
 // relayTimeout bounds the wait for the far node's answer.
 const relayTimeout = 10 * time.Second
 
+// relinkDelay is how long a leaf waits to link to its home again after the
+// link dropped (its peer connection failed, an offer was not answered).
+const relinkDelay = time.Second
+
 func relayUser(node string) string { return relayPrefix + node }
 
 // relayNode returns the node a relay user id names.
@@ -120,7 +124,7 @@ func (r *room) setHome(home string) {
 	if home == r.node.cfg.NodeID {
 		home = ""
 	}
-	if home == r.home {
+	if home == r.home && (home == "" || r.links[home] != nil) {
 		return
 	}
 	old := r.links[r.home]
@@ -388,6 +392,15 @@ func (r *room) unlink(l *link, tell bool) {
 	l.close()
 	if tell {
 		l.send(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallEnded, CallID: r.id})
+	}
+	if l.node == r.home && !r.closed { // a leaf lost its home: link again soon
+		time.AfterFunc(relinkDelay, func() {
+			r.enqueue(func() {
+				if !r.closed && r.home == l.node && r.links[l.node] == nil {
+					r.link(l.node)
+				}
+			})
+		})
 	}
 }
 

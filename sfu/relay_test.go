@@ -528,3 +528,32 @@ func TestCascadeThroughHome(t *testing.T) {
 	before := clients[2].packets("u0/0")
 	waitFor(t, 5*time.Second, "u2 to keep receiving u0", func() bool { return clients[2].packets("u0/0") > before+5 }, explain)
 }
+
+// TestCascadeRelink: a leaf whose link to home dropped (as when its peer
+// connection fails) links again: home's participant loses the leaf's track,
+// then receives it again.
+func TestCascadeRelink(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home6"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf6"})
+	const call = "n1-relink"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	explain := func() string { return u0.describe() + "\n" + u1.describe() }
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 }, explain)
+
+	leaf.mu.Lock()
+	r := leaf.rooms[call]
+	leaf.mu.Unlock()
+	r.enqueue(func() { r.dropLink(r.links[home.ID()], true) })
+	waitFor(t, 10*time.Second, "u0 to lose u1's track", func() bool { return u0.trackEnded("u1/0") }, explain)
+	waitFor(t, 10*time.Second, "u0 to receive u1 again", func() bool { return !u0.trackEnded("u1/0") && u0.packets("u1/0") > 5 }, explain)
+	waitFor(t, 10*time.Second, "u1 to receive u0 again", func() bool { return !u1.trackEnded("u0/0") && u1.packets("u0/0") > 5 }, explain)
+}

@@ -92,9 +92,7 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 		r.handleRelay(reply, from, f)
 		return
 	}
-	if req.Home != r.home {
-		r.setHome(req.Home) // core's frames say where home is; it moves when home dies
-	}
+	r.setHome(req.Home) // core's frames say where home is; it moves when home dies
 	p := r.parts[req.User]
 	if p != nil && p.via != nil { // the user's stand-in: it is another node's participant
 		switch {
