@@ -168,6 +168,11 @@ func (r *room) spread() bool { return r.home != "" || len(r.links) > 0 }
 func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 	l := r.links[from]
 	switch {
+	case l == nil && r.home != "" && from != r.home && (f.Type == wire.TypeOffer || f.Type == wire.TypeCall && f.Kind == wire.CallJoin):
+		// A leaf links to its home only (a star); the other node may
+		// think this one is still home, or not yet know it is: it drops
+		// the link and tries again.
+		r.node.reply(reply, errorFrame(f, wire.CodeWrongState, "not the room's home node"))
 	case f.Type == wire.TypeOffer:
 		l = r.link(from)
 		if l.in == nil {
