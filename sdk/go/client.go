@@ -12,7 +12,7 @@ import (
 // Version is this SDK's version (semver); ProtocolVersion the wire protocol
 // it speaks.
 const (
-	Version         = "0.2.0"
+	Version         = "0.3.0"
 	ProtocolVersion = "v1"
 )
 

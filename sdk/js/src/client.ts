@@ -11,7 +11,7 @@ import type {
   ReceiptKind, Session, State, Typing, Update, UpdateKind,
 } from "./types.js";
 
-export const VERSION = "0.2.0";
+export const VERSION = "0.3.0";
 export const PROTOCOL_VERSION = "v1";
 
 /** Returns a JWT for the next connection; asked again when it expires and after a refusal. */
