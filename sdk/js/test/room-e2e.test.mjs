@@ -1,6 +1,7 @@
 // End to end in headless Chromium: three pages of examples/room.html join a
 // call that escalates on salam up's SFU, each with one RTCPeerConnection
-// wired by connectSFU; each hears the two others. Then a forced mute is
+// wired by connectSFU; each hears the two others, and the SFU names the
+// active speakers from Chromium's audio levels. Then a forced mute is
 // seen with its flag, and an unsubscribe removes a track by renegotiation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -62,6 +63,9 @@ test("three browser pages in an SFU room through connectSFU", { timeout: 120000 
       return others.every((o) => (n[o] ?? 0) > 20);
     }, others);
   }
+
+  // Chromium sends the audio level header extension: the SFU names the speakers.
+  await until("active speakers", alice, () => window.room.events.some((e) => e.kind === 22 && e.speakers.length > 0));
 
   // The moderator mutes bob: a forced mute, seen by carol with its flag.
   await alice.evaluate(() => window.room.client.roomMute(window.room.call, "bob"));
