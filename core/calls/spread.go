@@ -1,6 +1,8 @@
 package calls
 
 import (
+	"slices"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/salamhq/salam/internal/bus"
@@ -98,20 +100,11 @@ func (c *call) nodeCounts() map[string]int {
 func (c *call) roomNodes() []string {
 	nodes := []string{c.sfuNode}
 	for _, n := range c.sfuParts {
-		if n != "" && !contains(nodes, n) {
+		if n != "" && !slices.Contains(nodes, n) {
 			nodes = append(nodes, n)
 		}
 	}
 	return nodes
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // roomToSFU sends a checked room request: a moderator's request about
