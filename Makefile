@@ -39,8 +39,9 @@ fuzz: ## short runs of every decoder fuzz target; longer runs: make fuzz FUZZTIM
 bench: ## micro-benchmarks (not part of test); see README for the load benchmarks
 	$(GO) test -run='^$$' -bench=. -benchmem ./wire ./internal/bus ./internal/auth ./edge
 
-sdk-go: ## Go SDK (own module): vet, race tests against real salam processes, wire copy in sync, golden vectors
+sdk-go: ## Go SDK (own module): vet, race tests against real salam processes, wire copy in sync, golden vectors; rooms on the SFU with pion peers (sdk/go/roomtest, its own module)
 	cd sdk/go && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
+	cd sdk/go/roomtest && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 5m ./...
 
 sdk-js: ## JS SDK: build, unit + golden + Node tests against salam, bundle size, headless Chromium end to end
 	cd sdk/js && { test -d node_modules || npm ci --no-audit --no-fund; } && npm test && npm run bundle && npm run e2e

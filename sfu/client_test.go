@@ -29,6 +29,7 @@ type testClient struct {
 	call          string
 	owner         string // the call's owner, which core stamps on room requests
 	subject       string
+	home          string // the room's home node, as core tells a leaf node (bus.Request.Home)
 	nc            *nats.Conn
 	pc            *webrtc.PeerConnection
 	seq           atomic.Uint64
@@ -180,7 +181,7 @@ func (c *testClient) request(f *wire.Frame) (*wire.Frame, error) {
 	} else if f.Type != wire.TypeCall {
 		f.Seq = c.seq.Add(1)
 	}
-	req := bus.Request{User: c.user, Session: c.session, Frame: wire.Msgpack.Append(nil, f)}
+	req := bus.Request{User: c.user, Session: c.session, Frame: wire.Msgpack.Append(nil, f), Home: c.home}
 	m, err := c.nc.Request(c.subject, req.AppendMsgpack(nil), 10*time.Second)
 	if err != nil {
 		return nil, err
@@ -199,7 +200,7 @@ func (c *testClient) request(f *wire.Frame) (*wire.Frame, error) {
 // of kind (CallLeft, CallEnded), without reply.
 func (c *testClient) notice(kind uint8) {
 	f := &wire.Frame{Type: wire.TypeCall, Kind: kind, CallID: c.call}
-	req := bus.Request{User: c.user, Session: c.session, Frame: wire.Msgpack.Append(nil, f)}
+	req := bus.Request{User: c.user, Session: c.session, Frame: wire.Msgpack.Append(nil, f), Home: c.home}
 	if err := c.nc.Publish(c.subject, req.AppendMsgpack(nil)); err != nil {
 		c.t.Fatal(err)
 	}

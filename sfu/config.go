@@ -20,7 +20,7 @@ type Config struct {
 	NAT1To1IPs         []string      `yaml:"nat_1to1_ips"`         // public IPs announced as host candidates (1:1 NAT, e.g. a cloud VM's public IP); empty = the interfaces' own
 	Loopback           bool          `yaml:"loopback"`             // gather only 127.0.0.1, mDNS off: development and tests on one machine (salam up)
 	MaxRooms           int           `yaml:"max_rooms"`            // rooms this node holds at once; default 1000 (unavailable over it)
-	MaxParticipants    int           `yaml:"max_participants"`     // per room; default 100
+	MaxParticipants    int           `yaml:"max_participants"`     // per room on this node (a spread room's participants of other nodes do not count); default 100
 	PLIInterval        time.Duration `yaml:"pli_interval"`         // least time between keyframe requests to one publisher track; default 500ms
 	Heartbeat          time.Duration `yaml:"heartbeat"`            // how often the node announces itself and its load; default 2s
 	SpeakerInterval    time.Duration `yaml:"speaker_interval"`     // how often active speakers are computed and announced on change; default 500ms

@@ -4,7 +4,20 @@
 // subscriber without decoding, simulcast layer choice per subscriber,
 // NACK answers, active speaker detection and room moderation
 // (PROTOCOL.md §4, 22). README.md has the bandwidth math, the measured
-// capacity of a node and the plan for cascading rooms over nodes.
+// capacity of a node and how a room cascades over nodes.
+//
+// # Cascading
+//
+// A room may span nodes (core's calls.sfu_room_spread): core names the
+// room's home node in the frames it sends the others (bus.Request.Home),
+// which link to home; home links to each of them (relay.go). A link is two
+// peer connections, one per direction, each offered by its sender over
+// NATS request/reply on the far node's bus.SFUNodeSubject. Every track
+// crosses each link once, each simulcast layer as its own track; on the
+// far node it is an up-track of a stand-in participant (participant.via),
+// so subscribers there are served as from a local publisher. Events,
+// leaves, audio levels and the layers each node uses (the others are
+// paused at the sending node) are passed along the links.
 //
 // # Signaling
 //
@@ -41,6 +54,12 @@
 //     takes to write one packet) and owns the down-track's retransmitter.
 //   - Metrics: the forwarding loops add their counts and set their
 //     per-track gauges once a second, never per packet.
+//   - Links (relay.go) are owned by their room's goroutine like its
+//     participants; a link's outgoing offer is sent by one goroutine per
+//     offer (counted in Node.wg), which waits for the far node's answer
+//     and queues it to the room, so that two rooms offering to each other
+//     never wait on each other. A relay's down-tracks and its stand-ins'
+//     up-tracks have the goroutines of any down- and up-track.
 //   - One heartbeat goroutine announces the node (bus.SFUAnnounceSubject).
 //   - The console's rooms request (observe.InspectRoomsSubject, inspect.go)
 //     runs on nats.go's goroutine: it queues one operation per room, which

@@ -22,6 +22,8 @@ type downTrack struct {
 	sub    *participant
 	sender *webrtc.RTPSender
 
+	pinned int8 // relay.go: 1 + the one layer a relay's down-track sends; 0 = a subscriber's, layers chosen
+
 	bound    atomic.Pointer[binding]
 	paused   atomic.Bool
 	maxLayer atomic.Int32  // the subscriber's cap (RoomMaxLayer), default the highest
@@ -51,7 +53,12 @@ func newDownTrack(up *upTrack, sub *participant) *downTrack {
 var _ webrtc.TrackLocal = (*downTrack)(nil)
 
 // ID is the track id the subscriber sees: the publisher's mid.
-func (dt *downTrack) ID() string { return dt.up.mid }
+func (dt *downTrack) ID() string {
+	if dt.pinned > 0 { // a relay's: the far node names the layer from it
+		return relayTrackID(dt.up.mid, int(dt.pinned-1))
+	}
+	return dt.up.mid
+}
 
 // StreamID is the stream id the subscriber sees: the publisher's user id.
 func (dt *downTrack) StreamID() string { return dt.up.pub.user }
@@ -126,7 +133,7 @@ func (dt *downTrack) targetLocked() int {
 // switched tells the subscriber which simulcast layer it now receives.
 func (dt *downTrack) switched(idx int) {
 	dt.up.m.layerSwitches.Inc()
-	if dt.up.layers[1].Load() == nil && dt.up.layers[2].Load() == nil {
+	if dt.pinned > 0 || dt.up.layers[1].Load() == nil && dt.up.layers[2].Load() == nil {
 		return // not simulcast
 	}
 	dt.sub.room.node.deliver(dt.sub.user, dt.sub.session, &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomLayer,
@@ -176,6 +183,10 @@ func (dt *downTrack) readRTCP() {
 			case *rtcp.TransportLayerNack:
 				dt.onNack(p)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if dt.pinned > 0 && dt.paused.Load() { // the far node wants a layer it did not (relay.go)
+					dt.rebase()
+					dt.paused.Store(false)
+				}
 				dt.up.requestKeyframe(dt.targetLocked())
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				dt.estimate.Store(uint64(p.Bitrate))

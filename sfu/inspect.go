@@ -75,13 +75,20 @@ func (n *Node) inspectRooms(m *nats.Msg) {
 // under its mu.
 func (r *room) inspect() observe.SFURoom {
 	v := observe.SFURoom{ID: r.id, Moderator: r.moderator, Stage: r.stage, Speakers: slices.Clone(r.speakers),
-		Participants: make([]observe.SFUParticipant, 0, len(r.order))}
+		Participants: make([]observe.SFUParticipant, 0, len(r.order)), Home: r.home}
+	for node := range r.links {
+		v.Links = append(v.Links, node)
+	}
+	slices.Sort(v.Links)
 	for _, user := range r.order {
 		p := r.parts[user]
 		pv := observe.SFUParticipant{User: p.user, Session: p.session, Role: "speaker", Muted: p.muted,
 			ForcedMuted: p.forcedMuted, Hand: p.hand, Tracks: make([]observe.SFUTrack, 0, len(p.published))}
 		if p.role == wire.RoleListener {
 			pv.Role = "listener"
+		}
+		if p.via != nil {
+			pv.RelayedFrom = p.via.node
 		}
 		mids := make([]string, 0, len(p.published))
 		for mid := range p.published {
@@ -113,7 +120,11 @@ func (up *upTrack) inspect() observe.SFUTrack {
 		dt.mu.Lock()
 		current, target := dt.current, dt.target
 		dt.mu.Unlock()
-		t.Subscribers = append(t.Subscribers, observe.SFUSubscriber{User: dt.sub.user, Layer: current, Target: target,
+		user := dt.sub.user
+		if dt.sub.relay != nil {
+			user = "relay:" + dt.sub.relay.node
+		}
+		t.Subscribers = append(t.Subscribers, observe.SFUSubscriber{User: user, Layer: current, Target: target,
 			MaxLayer: int(dt.maxLayer.Load()), Paused: dt.paused.Load(), Estimate: dt.estimate.Load()})
 	}
 	return t

@@ -12,6 +12,9 @@ import (
 // sent a bandwidth estimate, whose measured bitrate fits in it; the lowest
 // available layer when none fits.
 func (dt *downTrack) chooseTarget() int {
+	if dt.pinned > 0 {
+		return int(dt.pinned - 1)
+	}
 	up := dt.up
 	limit := int(dt.maxLayer.Load())
 	estimate := dt.estimate.Load()

@@ -10,6 +10,7 @@ import (
 // second, not per packet.
 type metrics struct {
 	rooms, participants, tracks prometheus.Gauge
+	relays                      prometheus.Gauge // links of spread rooms to other nodes (relay.go)
 	received, forwarded         prometheus.Counter
 	lost                        prometheus.Counter
 	jitter                      prometheus.Histogram
@@ -33,6 +34,7 @@ var trackLabels = []string{"room", "user", "mid", "layer"}
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		rooms:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "salam_sfu_rooms", Help: "Rooms held by this SFU node."}),
+		relays:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "salam_sfu_relays", Help: "Relay links of this node's rooms to other SFU nodes (cascading)."}),
 		participants: prometheus.NewGauge(prometheus.GaugeOpts{Name: "salam_sfu_participants", Help: "Participants (peer connections) on this SFU node."}),
 		tracks:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "salam_sfu_tracks", Help: "Published tracks being forwarded."}),
 		received:     prometheus.NewCounter(prometheus.CounterOpts{Name: "salam_sfu_rtp_received_total", Help: "RTP packets received from publishers."}),
@@ -57,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.trackBitrate = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "salam_sfu_track_bitrate_bits",
 		Help: "Bitrate of a published layer over the last second, bits/s."}, trackLabels)
 	if reg != nil {
-		reg.MustRegister(m.rooms, m.participants, m.tracks, m.received, m.forwarded, m.lost, m.jitter,
+		reg.MustRegister(m.rooms, m.relays, m.participants, m.tracks, m.received, m.forwarded, m.lost, m.jitter,
 			m.keyframeRequests, m.layerSwitches, m.renegotiations, m.retransmits, m.speakerChanges,
 			m.trackJitter, m.trackLost, m.trackPackets, m.trackBitrate)
 	}

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"slices"
+
 	"github.com/pion/webrtc/v4"
 
 	"github.com/salamhq/salam/internal/bus"
@@ -55,7 +57,7 @@ func (r *room) request(p *participant, req *bus.Request, f *wire.Frame) *wire.Fr
 			return errorFrame(f, wire.CodePermissionDenied, "only the call's owner kicks others")
 		}
 		event.Kind = wire.RoomKicked
-		r.broadcast("", event)
+		r.announce(event)
 		r.leave(target, true)
 		return ack(f)
 	case wire.RoomSetRole:
@@ -70,7 +72,7 @@ func (r *room) request(p *participant, req *bus.Request, f *wire.Frame) *wire.Fr
 	default:
 		return errorFrame(f, wire.CodeBadFrame, "unknown room request")
 	}
-	r.broadcast("", event)
+	r.announce(event) // to the room's other nodes too
 	return ack(f)
 }
 
@@ -169,10 +171,11 @@ func (r *room) setMode(p *participant, moderator bool, f *wire.Frame) *wire.Fram
 	if r.stage {
 		role = wire.RoleListener
 	}
-	for _, user := range r.order {
-		if o := r.parts[user]; o != p && o.role != role {
+	for _, user := range slices.Clone(r.order) {
+		// Stand-ins change role when their own node says so (relay.go).
+		if o := r.parts[user]; o != p && o.via == nil && o.role != role && o.user != r.moderator {
 			r.setRole(o, role)
-			r.broadcast("", &wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomRole, CallID: r.id, From: o.user, Limit: role})
+			r.announce(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomRole, CallID: r.id, From: o.user, Limit: role})
 		}
 	}
 	return ack(f)

@@ -197,7 +197,14 @@ func (n *Node) onMsg(m *nats.Msg) {
 		n.reply(m.Reply, errorFrame(f, wire.CodeCallNotFound, "no such call"))
 		return
 	}
-	r, code := n.room(f.CallID, f.Type == wire.TypeOffer)
+	// A client's offer creates its room; between nodes (relay.go) only a
+	// leaf's CallJoin does: a relay offer to a room that closed must not
+	// make an empty one.
+	create := f.Type == wire.TypeOffer
+	if _, relay := relayNode(req.User); relay {
+		create = f.Type == wire.TypeCall && f.Kind == wire.CallJoin
+	}
+	r, code := n.room(f.CallID, create)
 	if r == nil {
 		if code != 0 {
 			n.reply(m.Reply, errorFrame(f, code, "no room on this SFU node"))

@@ -40,6 +40,10 @@ type participant struct {
 	muted       bool // its audio is not forwarded
 	forcedMuted bool // by a moderator: only a moderator unmutes
 	closed      bool
+
+	via   *link  // a stand-in for a participant of another node, whose tracks come over via (relay.go)
+	relay *link  // one of a link's peer connections (relay.go), not in the room's participants
+	level uint64 // a stand-in's audio loudness (127 - level), as its node last said
 }
 
 func newParticipant(r *room, user, session string) (*participant, error) {
@@ -169,6 +173,10 @@ func (p *participant) negotiate() {
 	p.offering = true
 	p.seq++
 	p.room.node.metrics.renegotiations.Inc()
+	if p.relay != nil {
+		p.relay.sendOffer(sdp)
+		return
+	}
 	p.room.node.deliver(p.user, p.session, &wire.Frame{Type: wire.TypeOffer, Kind: wire.OfferRenegotiate,
 		CallID: p.room.id, Seq: p.seq, Data: []byte(sdp)})
 }
@@ -195,13 +203,14 @@ func (p *participant) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceive
 		return
 	}
 	up.addLayer(track)
+	p.room.relayTrack(up) // the new layer
 }
 
 // subscribe starts sending up to the participant, unless it receives it
 // already or asked not to.
 func (p *participant) subscribe(up *upTrack) {
 	key := up.key()
-	if p.closed || p.subs[key] != nil || p.unsubscribed[key] || up.stopped.Load() {
+	if p.via != nil || p.relay != nil || p.closed || p.subs[key] != nil || p.unsubscribed[key] || up.stopped.Load() {
 		return
 	}
 	dt := newDownTrack(up, p)
@@ -241,6 +250,9 @@ func (p *participant) unsubscribe(key trackKey, gone bool) {
 // close ends the participant's peer connection.
 func (p *participant) close() {
 	p.closed = true
+	if p.via != nil || p.pc == nil { // a stand-in: its link owns the peer connection
+		return
+	}
 	for key, dt := range p.subs {
 		dt.up.removeDown(dt)
 		delete(p.subs, key)

@@ -29,6 +29,10 @@ type room struct {
 
 	moderator string // the call's owner, as core stamps room requests ("" until one arrives)
 	stage     bool   // wire.ModeStage: newcomers but the moderator join as listeners
+
+	home  string            // the room's home node when this node is a leaf of it (relay.go); "" = home or not spread
+	links map[string]*link  // relays to the room's other nodes, by node
+	roles map[string]uint16 // the roles of other nodes' participants, as they said (relay.go)
 }
 
 func newRoom(n *Node, id string) *room {
@@ -69,20 +73,41 @@ func (r *room) run() {
 	}
 }
 
-// close ends every participant and the room.
+// close ends every participant and the room (and its links).
 func (r *room) close() {
+	r.closed = true // no maybeClose from the leaves and links dropped here
 	for _, user := range slices.Clone(r.order) {
 		r.leave(r.parts[user], false)
 	}
-	r.closed = true
+	for _, l := range r.links {
+		r.dropLink(l, true)
+	}
 	r.node.removeRoom(r)
 }
 
 // handle takes one SFU-bound frame: signaling of a participant, a room
 // request, or a call frame from core (a participant left, the call ended).
 func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
+	if from, ok := relayNode(req.User); ok {
+		r.handleRelay(reply, from, f)
+		return
+	}
+	r.setHome(req.Home) // core's frames say where home is; it moves when home dies
 	p := r.parts[req.User]
-	if p != nil && p.session != req.Session && f.Type != wire.TypeCall {
+	if p != nil && p.via != nil { // the user's stand-in: it is another node's participant
+		switch {
+		case f.Type == wire.TypeOffer && f.Kind == wire.OfferInitial: // it moved here
+			r.leave(p, false)
+		case f.Type == wire.TypeCall && f.Kind == wire.CallEnded:
+		case f.Type == wire.TypeCall:
+			return // its own node tells its leave
+		}
+		p = nil
+	}
+	if p == nil && f.Type == wire.TypeRoom && r.spread() && (f.Kind == wire.RoomSetMode || (f.To != "" && f.To != req.User)) {
+		p = r.visitor(req.User) // a moderator on another node: core sends it where it applies
+	}
+	if p != nil && p.session != req.Session && f.Type != wire.TypeCall && p.pc != nil {
 		if f.Type != wire.TypeOffer || f.Kind != wire.OfferInitial {
 			r.node.reply(reply, errorFrame(f, wire.CodeNotInCall, "not this participant's session"))
 			return
@@ -94,7 +119,7 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 	case wire.TypeOffer:
 		joined := p == nil
 		if joined {
-			if len(r.parts) >= r.node.cfg.MaxParticipants {
+			if r.locals() >= r.node.cfg.MaxParticipants { // stand-ins have no peer connection here
 				r.node.reply(reply, errorFrame(f, wire.CodeCallFull, "room is full"))
 				r.maybeClose()
 				return
@@ -157,7 +182,7 @@ func (r *room) join(user, session string) (*participant, error) {
 	}
 	r.parts[user] = p
 	r.order = append(r.order, user)
-	r.count.Store(int32(len(r.parts)))
+	r.count.Store(int32(r.locals()))
 	r.node.metrics.participants.Inc()
 	return p, nil
 }
@@ -170,27 +195,44 @@ func (r *room) leave(p *participant, closeIfEmpty bool) {
 	}
 	delete(r.parts, p.user)
 	r.order = slices.DeleteFunc(r.order, func(u string) bool { return u == p.user })
-	r.count.Store(int32(len(r.parts)))
-	r.node.metrics.participants.Dec()
+	if p.via == nil {
+		r.count.Store(int32(r.locals()))
+		r.node.metrics.participants.Dec()
+	}
 	for _, up := range p.published {
 		r.unpublish(up)
 	}
 	p.close()
+	r.relayLeft(p)
 	if closeIfEmpty {
 		r.maybeClose()
 	}
 }
 
+// maybeClose closes the room when no participant of this node is left;
+// home waits for its links too (the leaves' participants meet there).
 func (r *room) maybeClose() {
-	if len(r.parts) == 0 && !r.closed {
+	if r.locals() == 0 && !r.closed && (r.home != "" || len(r.links) == 0) {
 		r.close()
 	}
+}
+
+// locals counts the participants of this node (not the stand-ins).
+func (r *room) locals() int {
+	n := 0
+	for _, p := range r.parts {
+		if p.via == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // publish is called when p's first layer of a track arrives: every other
 // participant is told and subscribed, unless it unsubscribed or p may not
 // speak.
 func (r *room) publish(up *upTrack) {
+	r.relayTrack(up)
 	r.broadcast(up.pub.user, up.publishedEvent())
 	if up.pub.role == wire.RoleListener {
 		return
@@ -205,6 +247,7 @@ func (r *room) publish(up *upTrack) {
 // unpublish removes up from every subscriber and tells them.
 func (r *room) unpublish(up *upTrack) {
 	up.stop()
+	r.relayDrop(up)
 	for _, user := range r.order {
 		if sub := r.parts[user]; sub != up.pub {
 			sub.unsubscribe(up.key(), true)
@@ -214,11 +257,11 @@ func (r *room) unpublish(up *upTrack) {
 		From: up.pub.user, Mid: up.mid})
 }
 
-// broadcast delivers f to every participant but except.
+// broadcast delivers f to every participant but except (and but the
+// stand-ins: their own node delivers to them).
 func (r *room) broadcast(except string, f *wire.Frame) {
 	for _, user := range r.order {
-		if user != except {
-			p := r.parts[user]
+		if p := r.parts[user]; user != except && p.via == nil {
 			r.node.deliver(p.user, p.session, f)
 		}
 	}

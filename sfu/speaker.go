@@ -25,9 +25,16 @@ func (r *room) detectSpeakers() {
 		level uint64
 	}
 	var active []loud
+	levels := make(map[string]uint64, len(r.order)) // every publisher's, for the room's other nodes
 	for _, user := range r.order {
 		p := r.parts[user]
 		var best uint64
+		if p.via != nil { // measured by its own node (relay.go)
+			best = p.level
+			if p.role == wire.RoleListener {
+				best = 0
+			}
+		}
 		for _, up := range p.published {
 			if up.kind != webrtc.RTPCodecTypeAudio {
 				continue
@@ -37,10 +44,13 @@ func (r *room) detectSpeakers() {
 				best = max(best, sum/n)
 			}
 		}
+		levels[user] = best
 		if best >= speakerThreshold {
 			active = append(active, loud{user, best})
 		}
 	}
+	r.relayLevels(levels)
+	r.relayWanted()
 	sort.SliceStable(active, func(i, j int) bool { return active[i].level > active[j].level })
 	users := make([]string, 0, maxSpeakers)
 	for i := 0; i < len(active) && i < maxSpeakers; i++ {

@@ -75,8 +75,11 @@ func layerIndex(rid string) int {
 }
 
 // addLayer starts forwarding a layer.
-func (up *upTrack) addLayer(track *webrtc.TrackRemote) {
-	idx := layerIndex(track.RID())
+func (up *upTrack) addLayer(track *webrtc.TrackRemote) { up.addLayerAt(track, layerIndex(track.RID())) }
+
+// addLayerAt starts forwarding track as layer idx (a relayed layer has no
+// RID: its track id names the layer).
+func (up *upTrack) addLayerAt(track *webrtc.TrackRemote, idx int) {
 	if up.layers[idx].Load() != nil {
 		return
 	}

@@ -14,10 +14,11 @@ type call struct {
 	created             time.Time
 	answered            bool
 	sfu                 bool
-	sfuNode             string          // the SFU node its room is placed on; "" = not yet
-	members             map[string]bool // channel members when the call started (not banned)
-	ringing             map[string]bool // members rung who have not answered
-	parts               []*participant  // in join order: earlier is impolite (see pairOf)
+	sfuNode             string            // the SFU node its room is placed on (its home node); "" = not yet
+	sfuParts            map[string]string // with calls.sfu_room_spread: the node of each participant placed (spread.go)
+	members             map[string]bool   // channel members when the call started (not banned)
+	ringing             map[string]bool   // members rung who have not answered
+	parts               []*participant    // in join order: earlier is impolite (see pairOf)
 	pairs               map[pairKey]*pair
 	ringTimer           *time.Timer
 	ended               EndReason // set when the call ended

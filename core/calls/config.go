@@ -16,6 +16,7 @@ type Config struct {
 	MaxParticipants   int           `yaml:"max_participants"`    // per call; default 16 (error 307 over it)
 	SFUThreshold      int           `yaml:"sfu_threshold"`       // more participants than this moves the call to the SFU; default 4
 	SFULiveness       time.Duration `yaml:"sfu_liveness"`        // an SFU node silent this long gets no new rooms (its heartbeat is sfu.heartbeat, default 2s); default 6s
+	SFURoomSpread     int           `yaml:"sfu_room_spread"`     // participants of a call placed on its room's home SFU node before the next ones go to other nodes, which relay media through the home node; default 0 = never spread (one node per room)
 	MaxSDPBytes       int           `yaml:"max_sdp_bytes"`       // one offer or answer; default 16384 (error 7 over it)
 	MaxCandidateBytes int           `yaml:"max_candidate_bytes"` // one candidate; default 512
 	CandidateRate     float64       `yaml:"candidate_rate"`      // candidates/s per participant; default 10 (error 6 over it)
@@ -66,6 +67,7 @@ func (c *Config) Validate() error {
 		{c.MaxParticipants >= 2 && c.MaxParticipants <= 1000, "max_participants (2–1000)"},
 		{c.SFUThreshold >= 2, "sfu_threshold (≥ 2)"},
 		{c.SFULiveness >= 100*time.Millisecond, "sfu_liveness (≥ 100ms)"},
+		{c.SFURoomSpread >= 0, "sfu_room_spread (≥ 0)"},
 		{c.MaxSDPBytes >= 1024 && c.MaxSDPBytes <= 1<<20, "max_sdp_bytes (1 KiB – 1 MiB)"},
 		{c.MaxCandidateBytes >= 64 && c.MaxCandidateBytes <= 4096, "max_candidate_bytes (64–4096)"},
 		{c.CandidateRate > 0 && c.CandidateBurst > 0, "candidate_rate/candidate_burst"},

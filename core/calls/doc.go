@@ -53,5 +53,14 @@
 // escalated call are told to the room (call frames CallLeft, CallEnded,
 // no reply). See package sfu.
 //
+// With Config.SFURoomSpread a room spreads over nodes (spread.go): the
+// call keeps its home node and the node of each participant; frames of a
+// participant go to its node, those to a node other than home carry the
+// home node (bus.Request.Home), room requests about another participant go
+// to that participant's node, the mode to every node, the end to every
+// node. When home dies, the room's live node with most participants
+// becomes home and the room's nodes are told. All of it is owned by the
+// call's shard goroutine, like the rest of the call.
+//
 // It must not import edge or a storage implementation.
 package calls

@@ -47,7 +47,10 @@ func (s *Service) liveSFU(node string) bool {
 
 // pickSFU returns the live SFU node with the fewest participants that has
 // room for another room, or "".
-func (s *Service) pickSFU() string {
+func (s *Service) pickSFU() string { return s.pickSFUExcept(nil) }
+
+// pickSFUExcept is pickSFU among the nodes not in skip.
+func (s *Service) pickSFUExcept(skip map[string]int) string {
 	s.sfus.mu.Lock()
 	defer s.sfus.mu.Unlock()
 	best := ""
@@ -57,7 +60,7 @@ func (s *Service) pickSFU() string {
 			delete(s.sfus.nodes, id)
 			continue
 		}
-		if n.MaxRooms > 0 && n.Rooms >= n.MaxRooms {
+		if _, used := skip[id]; used || (n.MaxRooms > 0 && n.Rooms >= n.MaxRooms) {
 			continue
 		}
 		if best == "" || n.Participants < bestLoad || (n.Participants == bestLoad && id < best) {
@@ -87,10 +90,35 @@ func (s *Service) sfuSubject(c *call) string {
 }
 
 // toSFU forwards a participant's SFU-bound frame with the edge's reply
-// subject, so the SFU answers the client directly.
-func (s *Service) toSFU(c *call, m *nats.Msg, f *wire.Frame, data []byte) {
-	if err := s.nc.PublishRequest(s.sfuSubject(c), m.Reply, data); err != nil {
-		s.reply(m, errorFrame(f, wire.CodeUnavailable, "sfu unavailable"))
+// subject, so the SFU answers the client directly: to the participant's
+// node (spread.go), with the room's home node in the request when that is
+// another node.
+func (s *Service) toSFU(c *call, m *nats.Msg, req *bus.Request, f *wire.Frame, data []byte) {
+	node := s.nodeOf(c, req.User)
+	s.forwardSFU(c, node, m.Reply, req, data, func() { s.reply(m, errorFrame(f, wire.CodeUnavailable, "sfu unavailable")) })
+}
+
+// forwardSFU publishes req (encoded as data) to node with reply, re-encoded
+// with the home hint when node is not the room's home; unavailable runs when
+// the publish fails.
+func (s *Service) forwardSFU(c *call, node, reply string, req *bus.Request, data []byte, unavailable func()) {
+	subject := bus.SFUSignalSubject
+	if node != "" {
+		subject = bus.SFUNodeSubject(node)
+	}
+	if node != "" && c.sfuNode != "" && node != c.sfuNode {
+		out := *req
+		out.Home = c.sfuNode
+		data = out.AppendMsgpack(nil)
+	}
+	var err error
+	if reply == "" {
+		err = s.nc.Publish(subject, data)
+	} else {
+		err = s.nc.PublishRequest(subject, reply, data)
+	}
+	if err != nil && unavailable != nil {
+		unavailable()
 	}
 }
 
@@ -111,7 +139,7 @@ func (s *Service) room(sh *shard, c *call, m *nats.Msg, req *bus.Request, f *wir
 	}
 	f.From = c.caller
 	out := bus.Request{User: req.User, Session: req.Session, Received: req.Received, Frame: wire.Msgpack.Append(nil, f)}
-	s.toSFU(c, m, f, out.AppendMsgpack(nil))
+	s.roomToSFU(c, m, &out, f)
 	if f.Kind == wire.RoomKick && req.User == c.caller && f.To != req.User {
 		if target := c.participant(f.To); target != nil && !target.gone {
 			s.leave(sh, c, f.To)
@@ -119,21 +147,28 @@ func (s *Service) room(sh *shard, c *call, m *nats.Msg, req *bus.Request, f *wir
 	}
 }
 
-// tellSFU tells the call's SFU room that user left (kind wire.CallLeft) or
-// the call ended (wire.CallEnded); no reply. A room never placed by core
-// (its frames went to bus.SFUSignalSubject) is told there, best effort:
-// the SFU also ends a participant whose peer connection closes.
+// tellSFU tells the call's SFU room that user left (kind wire.CallLeft:
+// the node of user) or the call ended (wire.CallEnded: every node of the
+// room); no reply. A room never placed by core (its frames went to
+// bus.SFUSignalSubject) is told there, best effort: the SFU also ends a
+// participant whose peer connection closes.
 func (s *Service) tellSFU(c *call, user string, kind uint8) {
 	if !c.sfu {
 		return
 	}
-	subject := bus.SFUSignalSubject
-	if c.sfuNode != "" {
-		subject = bus.SFUNodeSubject(c.sfuNode)
-	}
 	f := &wire.Frame{Type: wire.TypeCall, Kind: kind, CallID: c.id}
 	out := bus.Request{User: user, Frame: wire.Msgpack.Append(nil, f)}
-	if err := s.nc.Publish(subject, out.AppendMsgpack(nil)); err != nil {
-		s.log.Warn("tell sfu", "call", c.id, "err", err)
+	data := out.AppendMsgpack(nil)
+	nodes := []string{c.sfuNode}
+	if kind == wire.CallEnded {
+		nodes = c.roomNodes()
+	} else if n := c.sfuParts[user]; n != "" {
+		nodes = []string{n}
+	}
+	if kind == wire.CallLeft {
+		delete(c.sfuParts, user)
+	}
+	for _, node := range nodes {
+		s.forwardSFU(c, node, "", &out, data, func() { s.log.Warn("tell sfu", "call", c.id, "node", node) })
 	}
 }

@@ -21,7 +21,7 @@ func (s *Service) signal(c *call, m *nats.Msg, req *bus.Request, f *wire.Frame) 
 		return
 	}
 	if f.To == "" { // to the SFU, which answers the client itself
-		s.toSFU(c, m, f, m.Data)
+		s.toSFU(c, m, req, f, m.Data)
 		return
 	}
 	to := c.participant(f.To)

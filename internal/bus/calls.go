@@ -172,7 +172,8 @@ const (
 
 // SFUNodeSubject returns "salam.sfu.node.<node>", where SFU node node
 // takes the SFU-bound frames (Requests as on SFUSignalSubject) of the rooms
-// placed on it.
+// placed on it, and, for a room spread over nodes (Request.Home), the
+// relay signaling of the room's other nodes (package sfu, relay.go).
 func SFUNodeSubject(node string) string { return sfuNodePrefix + node }
 
 // SFUAnnounce is the heartbeat an SFU node publishes (JSON) on

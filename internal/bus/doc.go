@@ -31,8 +31,9 @@
 //	salam.push.call    core/calls           a push service                 Request (ringing)     -
 //	salam.sfu.signal   core/calls (no node  any SFU node                   Request (signal,      sfu
 //	                   known yet)                                          room)
-//	salam.sfu.node.    core/calls           SFU node <id>, which holds     Request (signal,      none: one
-//	  <id>                                  the call's room                room, leave, end)     node
+//	salam.sfu.node.    core/calls; the      SFU node <id>, which holds     Request (signal,      none: one
+//	  <id>             other SFU nodes of   the call's room (or a part of  room, leave, end;     node
+//	                   a spread room        it: sfu/relay.go)              relay signaling)
 //	salam.sfu.nodes    each SFU node, per   every core/calls (placement)    SFUAnnounce           none
 //	                   heartbeat
 //	salam.console.*    see internal/observe: watch (console → every process), stats and spans

@@ -18,11 +18,16 @@ type Request struct {
 	// Trace is set on sampled messages only ("tc", 32 bytes of bin;
 	// absent otherwise, and skipped by decoders that predate it).
 	Trace TraceContext
+	// Home is set by core on the frames it sends a room's SFU node other
+	// than the room's home node ("hm", absent otherwise, skipped by older
+	// decoders): that node relays the room's media through Home
+	// (calls.sfu_room_spread, sfu/README.md "Cascading").
+	Home string
 }
 
 // AppendMsgpack appends the msgpack encoding of r to dst.
 func (r *Request) AppendMsgpack(dst []byte) []byte {
-	n := nonZero(r.User != "", r.Session != "", r.Received != 0, len(r.Frame) != 0, r.Trace.Sampled())
+	n := nonZero(r.User != "", r.Session != "", r.Received != 0, len(r.Frame) != 0, r.Trace.Sampled(), r.Home != "")
 	dst = appendMapHeader(dst, n)
 	if r.User != "" {
 		dst = appendStr(append(dst, 0xa1, 'u'), r.User)
@@ -38,6 +43,9 @@ func (r *Request) AppendMsgpack(dst []byte) []byte {
 	}
 	if r.Trace.Sampled() {
 		dst = r.Trace.appendTrace(append(dst, 0xa2, 't', 'c', 0xc4, traceLen))
+	}
+	if r.Home != "" {
+		dst = appendStr(append(dst, 0xa2, 'h', 'm'), r.Home)
 	}
 	return dst
 }
@@ -55,6 +63,8 @@ func (r *Request) DecodeMsgpack(data []byte) error {
 			r.Received, err = rd.int()
 		case "fr":
 			r.Frame, err = rd.bin(r.Frame[:0], maxDataLen)
+		case "hm":
+			r.Home, err = rd.str(maxStrLen)
 		case "tc":
 			var p []byte
 			if p, err = rd.bytesView(true, traceLen); err == nil && p != nil {

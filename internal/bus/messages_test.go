@@ -14,13 +14,14 @@ func TestRequestRoundTrip(t *testing.T) {
 		{User: "alice", Session: "s1", Received: 1767225600000000000, Frame: []byte{0x81, 0xa1, 't', 5}},
 		{User: "ü-ser", Frame: bytes.Repeat([]byte{7}, 70000)},
 		{Received: -1},
+		{User: "bob", Session: "s2", Frame: []byte{1}, Home: "node7"},
 	} {
 		b := r.AppendMsgpack(nil)
 		var got Request
 		if err := got.DecodeMsgpack(b); err != nil {
 			t.Fatal(err)
 		}
-		if got.User != r.User || got.Session != r.Session || got.Received != r.Received || !bytes.Equal(got.Frame, r.Frame) {
+		if got.User != r.User || got.Session != r.Session || got.Received != r.Received || !bytes.Equal(got.Frame, r.Frame) || got.Home != r.Home {
 			t.Fatalf("round trip %+v → %+v", r, got)
 		}
 		// The msgpack library reads the same map (independent check of the encoding).
@@ -49,6 +50,19 @@ func TestRequestDecodeIsForwardCompatibleAndBounded(t *testing.T) {
 		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: %v is neither ErrMalformed nor ErrTooLarge", name, err)
 		}
+	}
+}
+
+// TestRequestHomeSkippedByOldDecoders: a decoder that predates "hm"
+// (modelled by the msgpack library into a struct without it) reads the rest.
+func TestRequestHomeSkippedByOldDecoders(t *testing.T) {
+	b := (&Request{User: "bob", Session: "s", Home: "home1"}).AppendMsgpack(nil)
+	var old struct {
+		User    string `msgpack:"u"`
+		Session string `msgpack:"sid"`
+	}
+	if err := msgpack.Unmarshal(b, &old); err != nil || old.User != "bob" || old.Session != "s" {
+		t.Fatalf("old decoder: %+v %v", old, err)
 	}
 }
 
@@ -99,6 +113,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte{0x80})
 	traced := Request{User: "alice", Received: 5, Frame: []byte{1}, Trace: TraceContext{TraceID: [16]byte{1}, SpanID: [8]byte{2}, Sent: 7}}
 	f.Add(traced.AppendMsgpack(nil))
+	f.Add((&Request{User: "alice", Frame: []byte{1}, Home: "node1"}).AppendMsgpack(nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r Request
 		if r.DecodeMsgpack(data) != nil {
@@ -107,6 +122,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		var again Request
 		if err := again.DecodeMsgpack(r.AppendMsgpack(nil)); err != nil {
 			t.Fatalf("re-decode: %v", err)
+		}
+		if again.User != r.User || again.Session != r.Session || again.Home != r.Home {
+			t.Fatalf("re-decode changed %+v into %+v", r, again)
 		}
 	})
 }

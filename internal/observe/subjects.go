@@ -74,6 +74,10 @@ type SFURoom struct {
 	Stage        bool             `json:"stage"`
 	Speakers     []string         `json:"speakers,omitempty"` // the last active speakers announced
 	Participants []SFUParticipant `json:"participants"`
+	// A room spread over nodes (sfu/relay.go): its home node when this
+	// node is a leaf, and the nodes this node links to.
+	Home  string   `json:"home,omitempty"`
+	Links []string `json:"links,omitempty"`
 	// Incomplete: the room's goroutine did not answer in time (a busy or
 	// closing room); only its id is known.
 	Incomplete bool `json:"incomplete,omitempty"`
@@ -88,6 +92,7 @@ type SFUParticipant struct {
 	ForcedMuted bool       `json:"forced_muted"`
 	Hand        bool       `json:"hand"`
 	Tracks      []SFUTrack `json:"tracks"`
+	RelayedFrom string     `json:"relayed_from,omitempty"` // a participant of that node, whose tracks come over its link
 }
 
 // SFUTrack is one published track (the publisher's mid): its layers and
@@ -114,7 +119,7 @@ type SFULayer struct {
 // SFUSubscriber is one subscriber of a track: the layer forwarded to it
 // (-1: none yet), the one it switches to at the next keyframe, its cap.
 type SFUSubscriber struct {
-	User     string `json:"user"`
+	User     string `json:"user"` // "relay:<node>" for the link to another node, which gets every layer
 	Layer    int    `json:"layer"`
 	Target   int    `json:"target"`
 	MaxLayer int    `json:"max_layer"`

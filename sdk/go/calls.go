@@ -92,6 +92,7 @@ type Signal struct {
 	SDP       string    // SignalOffer, SignalAnswer
 	Candidate string    // SignalCandidate: the candidate attribute ("candidate:…")
 	Mid       string    // SignalCandidate: its sdpMid
+	Seq       uint64    // the sender's signal sequence (the SFU's own toward you, from 1); 0 for the SFU's answer
 }
 
 // CallError is a call the SDK could not resume after a reconnect, reported
@@ -210,7 +211,10 @@ func (c *Client) forgetCall(call string) {
 	c.mu.Unlock()
 }
 
-// CallOffer sends an SDP offer to participant to (empty: the SFU).
+// CallOffer sends an SDP offer to participant to. With to "" it offers to
+// the SFU of an escalated call: when it returns nil, the SFU's answer has
+// been handed to OnSignal (SignalAnswer, From ""), before any later SFU
+// offer (see rooms.go).
 func (c *Client) CallOffer(ctx context.Context, call, to string, kind OfferKind, sdp string) error {
 	return c.signal(ctx, call, wire.Frame{Type: wire.TypeOffer, To: to, Kind: uint8(kind), Data: []byte(sdp)})
 }
@@ -253,6 +257,10 @@ func (c *Client) signal(ctx context.Context, call string, f wire.Frame) error {
 		return ErrDisconnected
 	}
 	f.CallID = call
+	if toSFU(&f) {
+		c.sfu.begin(call)
+		defer c.sfu.end(call, c.q)
+	}
 	ac.seq++
 	for attempt := 1; ; attempt++ {
 		g := f
@@ -325,7 +333,7 @@ func callEventOf(f *wire.Frame) CallEvent {
 }
 
 func signalOf(f *wire.Frame) Signal {
-	s := Signal{Kind: SignalKind(f.Type), Call: f.CallID, From: f.From}
+	s := Signal{Kind: SignalKind(f.Type), Call: f.CallID, From: f.From, Seq: f.Seq}
 	switch f.Type {
 	case wire.TypeOffer:
 		s.Offer, s.SDP = OfferKind(f.Kind), string(f.Data)

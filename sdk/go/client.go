@@ -12,7 +12,7 @@ import (
 // Version is this SDK's version (semver); ProtocolVersion the wire protocol
 // it speaks.
 const (
-	Version         = "0.2.0"
+	Version         = "0.3.0"
 	ProtocolVersion = "v1"
 )
 
@@ -45,6 +45,8 @@ type Client struct {
 	subs     map[string]*subscription
 	typed    map[string]time.Time // when Typing last sent a start, per channel
 	calls    map[string]*activeCall
+
+	sfu sfuOrder // the SFU's answers before its offers (sfuorder.go)
 }
 
 // New starts a client that connects in the background; use WaitConnected to

@@ -58,7 +58,8 @@ type Config struct {
 	OnReceipt  func(Receipt)        // a delivered or read cursor moved
 	OnPresence func(PresenceChange) // a user came online or went offline (deduplicated across channels)
 	OnCall     func(CallEvent)      // a call rings for you, or changed (accepted, joined, left, ended…); CallResumed after a reconnect
-	OnSignal   func(Signal)         // WebRTC signaling relayed from another participant of a call you are in
+	OnSignal   func(Signal)         // WebRTC signaling relayed from another participant of a call you are in, or from the SFU (From "")
+	OnRoom     func(RoomEvent)      // a room event of an escalated call you are in (tracks, speakers, hands, mutes, roles, mode)
 	OnState    func(State, error)   // the connection state changed; err says why it was lost
 	OnError    func(error)          // asynchronous failures: a resubscribe refused, a gap that could not be filled, a call not resumed (*CallError)
 }

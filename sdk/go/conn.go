@@ -197,13 +197,19 @@ func (cn *conn) readLoop() {
 				g.Data = bytes.Clone(f.Data)
 				ch <- &g // buffered
 			}
+			if f.Type == wire.TypeAnswer {
+				// The SFU answers an offer in the reply: handed to OnSignal
+				// here, in wire order, ahead of the SFU's next offer (and
+				// even when the request stopped waiting).
+				cn.c.q.push(itemOf(&f))
+			}
 		case f.Type == wire.TypeReconnect:
 			cn.after = time.Duration(f.After) * time.Millisecond
 			err = &CloseError{Code: wire.CloseShutdown, Reason: f.Reason}
 		case f.Type == wire.TypeError:
 			cn.c.q.push(item{kind: itemError, err: &Error{Code: f.Code, Reason: f.Reason}})
 		default:
-			cn.c.q.push(itemOf(&f))
+			cn.c.sfu.push(itemOf(&f), cn.c.q)
 		}
 		if cn.after > 0 {
 			break

@@ -25,6 +25,7 @@ const (
 	itemTypingGone // a typing start expired
 	itemCall
 	itemSignal
+	itemRoom
 )
 
 // item is one entry of the dispatch queue: a value, so that queueing
@@ -43,6 +44,7 @@ type item struct {
 	gen      uint64 // itemTypingGone: which start expired
 	call     CallEvent
 	signal   Signal
+	room     RoomEvent
 }
 
 // itemOf converts an incoming frame. Data is copied: the frame is reused.
@@ -74,6 +76,10 @@ func itemOf(f *wire.Frame) item {
 		return item{kind: itemCall, call: callEventOf(f), err: sessionGone(f)}
 	case wire.TypeOffer, wire.TypeAnswer, wire.TypeCandidate, wire.TypeEndOfCandidates:
 		return item{kind: itemSignal, signal: signalOf(f)}
+	case wire.TypeRoom:
+		if ev, ok := roomEventOf(f); ok {
+			return item{kind: itemRoom, room: ev}
+		}
 	}
 	return item{kind: itemNone}
 }
@@ -216,6 +222,8 @@ func (d *dispatcher) handle(it *item) {
 		call(h.OnCall, ev)
 	case itemSignal:
 		call(h.OnSignal, it.signal)
+	case itemRoom:
+		call(h.OnRoom, it.room)
 	case itemState:
 		if h.OnState != nil {
 			h.OnState(it.state, it.err)

@@ -51,4 +51,10 @@
 // CallCandidate and CallEndOfCandidates relay WebRTC signaling; OnCall and
 // OnSignal receive it. The SDK numbers each call's signals, and after a
 // reconnect re-joins every call it is in (CallResumed).
+//
+// Rooms: a call that escalated runs on the SFU. CallOffer with an empty
+// participant offers to the SFU; its answer and its renegotiation offers
+// reach OnSignal with From empty, in negotiation order (sfuorder.go). The
+// Room* methods (RoomUnsubscribe, RoomMute, RoomKick…) are the room
+// requests, and OnRoom receives the room events (rooms.go, README.md).
 package salam

@@ -5,13 +5,13 @@ import * as wire from "./wire.js";
 import { Emitter } from "./emitter.js";
 import { Connection, type WebSocketConstructor } from "./connection.js";
 import { ClosedError, CloseError, DisconnectedError, RequestTimeoutError, SalamError, ErrorCode, isCode, retriable } from "./errors.js";
-import { CallEventKind, OfferKind } from "./types.js";
+import { CallEventKind, OfferKind, RoomEventKind } from "./types.js";
 import type {
-  Ack, Attachment, Call, CallEndReason, CallEvent, Signal, SignalKind, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Receipt,
+  Ack, Attachment, Call, CallEndReason, CallEvent, Layer, Role, RoomEvent, RoomMode, Signal, SignalKind, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Receipt,
   ReceiptKind, Session, State, Typing, Update, UpdateKind,
 } from "./types.js";
 
-export const VERSION = "0.2.0";
+export const VERSION = "0.3.0";
 export const PROTOCOL_VERSION = "v1";
 
 /** Returns a JWT for the next connection; asked again when it expires and after a refusal. */
@@ -55,6 +55,7 @@ export interface ClientEvents extends Record<string, unknown> {
   presence: PresenceChange;
   call: CallEvent;
   signal: Signal;
+  room: RoomEvent;
   state: { state: State; error?: unknown };
   error: unknown;
 }
@@ -128,6 +129,23 @@ const toCallEvent = (f: wire.Frame): CallEvent => ({
   kind: f.kind as CallEventKind, call: f.callId, channel: f.channel, from: f.from, time: ms(f.time) ?? new Date(0),
   participants: [...f.users], sfu: f.sfu, endReason: f.endReason as CallEndReason,
 });
+/** toRoomEvent maps a room frame (type 22) from the server; undefined for a kind this SDK does not know. */
+export function toRoomEvent(f: wire.Frame): RoomEvent | undefined {
+  const K = RoomEventKind;
+  const ev: RoomEvent = { kind: f.kind as RoomEventKind, call: f.callId, from: f.from };
+  switch (f.kind) {
+    case K.TrackPublished: ev.mid = f.mid; ev.contentType = f.contentType; break;
+    case K.TrackUnpublished: ev.mid = f.mid; break;
+    case K.ActiveSpeakers: ev.speakers = [...f.users]; break;
+    case K.Muted: ev.forced = f.stop; break;
+    case K.Role: ev.role = f.limit as Role; break;
+    case K.Layer: ev.mid = f.mid; ev.layer = f.limit as Layer; break;
+    case K.Mode: ev.mode = f.limit as RoomMode; break;
+    case K.HandRaised: case K.HandLowered: case K.Unmuted: case K.Kicked: break;
+    default: return undefined; // newer than this SDK: ignored, as PROTOCOL.md asks
+  }
+  return ev;
+}
 const toAttachment = (a: wire.WireAttachment): Attachment => ({ ...a, size: Number(a.size) });
 const fromAttachment = (a: Attachment): wire.WireAttachment => ({ ...a, size: BigInt(a.size) });
 
@@ -148,6 +166,10 @@ export class Client extends Emitter<ClientEvents> {
   private typers = new Map<string, ReturnType<typeof setTimeout>>();
   private presence = new Map<string, PresenceChange>();
   private calls = new Map<string, ActiveCall>();
+  // The SFU answers an offer in the reply but sends its own offers as deliveries, which can overtake that reply:
+  // while an offer to a call's SFU waits, the SFU's offers of that call are held, then emitted after its answer.
+  private sfuOffering = new Map<string, number>();
+  private sfuHeld = new Map<string, wire.Frame[]>();
   private _state: State = "disconnected";
   private _session?: Session;
 
@@ -530,7 +552,10 @@ export class Client extends Emitter<ClientEvents> {
     } else if (kind === 4 || kind === 6 || kind === 7) this.calls.delete(call);
   }
 
-  /** callOffer sends an SDP offer to participant to ("" for the SFU). */
+  /**
+   * callOffer sends an SDP offer to participant to. With to "" it offers to the SFU of an escalated call: its answer
+   * is emitted as a `signal` (kind "answer", from "") before the promise resolves, and before any later SFU offer.
+   */
   callOffer(call: string, to: string, kind: OfferKind, sdp: string, opts: CallOptions = {}): Promise<void> {
     return this.signal(call, { type: wire.FrameType.Offer, to, kind, data: enc.encode(sdp) }, opts);
   }
@@ -555,26 +580,110 @@ export class Client extends Emitter<ClientEvents> {
   private signal(call: string, f: Partial<wire.Frame>, opts: CallOptions): Promise<void> {
     const ac = this.calls.get(call);
     if (!ac) return Promise.reject(new SalamError(ErrorCode.NotInCall, "not in call " + call + " on this client"));
+    const toSFU = f.type === wire.FrameType.Offer && !f.to;
     const run = async () => {
       const cn = this.cur;
       if (!cn || ac.on !== cn) throw new DisconnectedError("salam: call not resumed on this connection yet");
       ac.seq++;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await cn.request({ ...f, callId: call, seq: BigInt(ac.seq) });
-          return;
-        } catch (err) {
-          if (isCode(err, ErrorCode.Duplicate)) return;
-          if (err instanceof RequestTimeoutError) continue;
-          if (!(err instanceof SalamError) || !err.temporary || err.code === ErrorCode.PeerReconnecting) throw err;
-          await sleep(this.backoff(attempt), opts.signal);
-          ac.seq++;
+      if (toSFU) this.sfuOffering.set(call, (this.sfuOffering.get(call) ?? 0) + 1);
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await cn.request({ ...f, callId: call, seq: BigInt(ac.seq) });
+            return;
+          } catch (err) {
+            if (isCode(err, ErrorCode.Duplicate)) return;
+            if (err instanceof RequestTimeoutError) continue;
+            if (!(err instanceof SalamError) || !err.temporary || err.code === ErrorCode.PeerReconnecting) throw err;
+            await sleep(this.backoff(attempt), opts.signal);
+            ac.seq++;
+          }
         }
+      } finally {
+        if (toSFU) this.sfuDone(call);
       }
     };
     const p = ac.chain.then(run, run);
     ac.chain = p.catch(() => {});
     return p;
+  }
+
+  /** sfuDone ends one offer to call's SFU and emits the SFU offers held meanwhile, once none waits. */
+  private sfuDone(call: string): void {
+    const n = (this.sfuOffering.get(call) ?? 1) - 1;
+    if (n > 0) { this.sfuOffering.set(call, n); return; }
+    this.sfuOffering.delete(call);
+    const held = this.sfuHeld.get(call) ?? [];
+    this.sfuHeld.delete(call);
+    for (const f of held) this.onFrame(f);
+  }
+
+  // ---- rooms on the SFU (PROTOCOL.md §4, 22): a track is named by its publisher and the publisher's mid ----
+
+  /** roomSubscribe receives a track again after roomUnsubscribe (every track is received by default). */
+  roomSubscribe(call: string, publisher: string, mid: string, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(1, { callId: call, to: publisher, mid }, opts);
+  }
+  /** roomUnsubscribe stops receiving a track: the SFU removes it with a renegotiation offer. TrackNotFound: no such track. */
+  roomUnsubscribe(call: string, publisher: string, mid: string, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(2, { callId: call, to: publisher, mid }, opts);
+  }
+  /** roomPause keeps a track you receive negotiated but stops its packets. */
+  roomPause(call: string, publisher: string, mid: string, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(3, { callId: call, to: publisher, mid }, opts);
+  }
+  /** roomResume sends a paused track's packets again, from its next keyframe. */
+  roomResume(call: string, publisher: string, mid: string, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(4, { callId: call, to: publisher, mid }, opts);
+  }
+  /** roomMaxLayer caps the simulcast layer you receive of a track (a `room` event of kind Layer says which you get). */
+  roomMaxLayer(call: string, publisher: string, mid: string, layer: Layer, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(5, { callId: call, to: publisher, mid, limit: layer }, opts);
+  }
+  /** roomRaiseHand raises your hand: everyone gets HandRaised. */
+  roomRaiseHand(call: string, opts: CallOptions = {}): Promise<void> { return this.roomRequest(6, { callId: call }, opts); }
+  /** roomLowerHand lowers user's hand ("" yours; another's as the moderator, the call's owner). */
+  roomLowerHand(call: string, user = "", opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(7, { callId: call, to: user }, opts);
+  }
+  /** roomMute stops forwarding user's audio ("" yours; another's as the moderator: a forced mute only the moderator lifts). */
+  roomMute(call: string, user = "", opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(8, { callId: call, to: user }, opts);
+  }
+  /** roomUnmute forwards user's audio again ("" yours); after a forced mute only the moderator may (PermissionDenied). */
+  roomUnmute(call: string, user = "", opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(9, { callId: call, to: user }, opts);
+  }
+  /** roomKick removes user from the room and the call (moderator only); not retried after a lost reply. */
+  roomKick(call: string, user: string, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(10, { callId: call, to: user }, opts);
+  }
+  /** roomSetRole makes user a speaker or a listener (moderator only). */
+  roomSetRole(call: string, user: string, role: Role, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(11, { callId: call, to: user, limit: role }, opts);
+  }
+  /** roomSetMode opens the room or makes it a stage (moderator only). */
+  roomSetMode(call: string, mode: RoomMode, opts: CallOptions = {}): Promise<void> {
+    return this.roomRequest(12, { callId: call, limit: mode }, opts);
+  }
+
+  /**
+   * roomRequest waits for the ack or rejects with the SalamError (TrackNotFound, TargetNotInCall, PermissionDenied,
+   * BadFrame, OutOfOrder before your first offer to the SFU, WrongState before the call escalated, CallNotFound,
+   * NotInCall). Temporary refusals (Unavailable: no SFU yet) are retried with backoff, a lost reply too except for a kick.
+   */
+  private async roomRequest(kind: number, f: Partial<wire.Frame>, opts: CallOptions): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const cn = await this.connection(opts.signal);
+      try {
+        await cn.request({ ...f, type: wire.FrameType.Room, kind });
+        return;
+      } catch (err) {
+        if (!retriable(err) || (!(err instanceof SalamError) && kind === 10)) throw err;
+        opts.signal?.throwIfAborted();
+        if (err instanceof SalamError) await sleep(this.backoff(attempt), opts.signal);
+      }
+    }
   }
 
   /** rejoin resumes every call of this client on a new connection. */
@@ -634,11 +743,24 @@ export class Client extends Emitter<ClientEvents> {
         break;
       }
       case wire.FrameType.Offer: case wire.FrameType.Answer: case wire.FrameType.Candidate: case wire.FrameType.EndOfCandidates: {
+        const fromSFU = f.from === "" && f.type === wire.FrameType.Offer;
+        if (fromSFU && (this.sfuOffering.get(f.callId) ?? 0) > 0) {
+          const held = this.sfuHeld.get(f.callId) ?? [];
+          held.push(f);
+          this.sfuHeld.set(f.callId, held);
+          return;
+        }
         const sg: Signal = { kind: SIGNALS[f.type]!, call: f.callId, from: f.from };
         if (f.type === wire.FrameType.Offer) sg.offer = f.kind as OfferKind;
+        if (fromSFU) sg.seq = Number(f.seq);
         if (f.type === wire.FrameType.Offer || f.type === wire.FrameType.Answer) sg.sdp = dec.decode(bytes(f.data));
         if (f.type === wire.FrameType.Candidate) { sg.candidate = dec.decode(bytes(f.data)); sg.mid = f.mid; }
         this.emit("signal", sg);
+        break;
+      }
+      case wire.FrameType.Room: {
+        const ev = toRoomEvent(f);
+        if (ev) this.emit("room", ev);
         break;
       }
       case wire.FrameType.Error: this.emit("error", new SalamError(f.code, f.reason)); break;

@@ -87,6 +87,8 @@ export class Connection {
         if (f.type === wire.FrameType.Error) p.reject(new SalamError(f.code, f.reason));
         else p.resolve(f);
       }
+      // The SFU answers an offer in its reply: it is also a signal, emitted here in wire order (even late).
+      if (f.type === wire.FrameType.Answer) this.onFrame(f);
       return;
     }
     if (f.type === wire.FrameType.Reconnect) {

@@ -10,11 +10,13 @@ export type { WebSocketLike, WebSocketConstructor } from "./connection.js";
 export {
   SalamError, ErrorCode, isCode, CloseError, ClosedError, DisconnectedError, RequestTimeoutError,
 } from "./errors.js";
-export { UpdateKind, ReceiptKind, storagePositions, CallEventKind, CallEndReason, OfferKind } from "./types.js";
-export { connectPeer, isPolite } from "./rtc.js";
-export type { PeerConnectionLike, CallPeerOptions } from "./rtc.js";
+export {
+  UpdateKind, ReceiptKind, storagePositions, CallEventKind, CallEndReason, OfferKind, RoomEventKind, Role, RoomMode, Layer,
+} from "./types.js";
+export { connectPeer, connectSFU, isPolite } from "./rtc.js";
+export type { PeerConnectionLike, CallPeerOptions, SFUOptions } from "./rtc.js";
 export type {
   Ack, Attachment, HistoryQuery, Message, Page, PositionStore, Presence, PresenceChange, Publication, Reaction,
-  Receipt, Session, State, Typing, Update, Call, CallEvent, Signal, SignalKind,
+  Receipt, Session, State, Typing, Update, Call, CallEvent, Signal, SignalKind, RoomEvent,
 } from "./types.js";
 export * as wire from "./wire.js";

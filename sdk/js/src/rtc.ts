@@ -1,5 +1,6 @@
-// A small browser helper: one RTCPeerConnection with one other participant
-// of a call, signaled through the client with perfect negotiation.
+// Small browser helpers: one RTCPeerConnection with one other participant
+// of a call (connectPeer), or with the SFU of an escalated call
+// (connectSFU), signaled through the client with perfect negotiation.
 import type { Client } from "./client.js";
 import { CallEventKind, OfferKind, type Signal } from "./types.js";
 import { ErrorCode, isCode } from "./errors.js";
@@ -100,7 +101,8 @@ export function connectPeer(client: Client, pc: PeerConnectionLike, o: CallPeerO
     }
   };
   const offCall = client.on("call", (ev) => {
-    if (ev.call === o.call && ev.kind === CallEventKind.Resumed && established) restartIce();
+    // The SFU is not restarted: after a resume a client starts over with it (connectSFU).
+    if (ev.call === o.call && ev.kind === CallEventKind.Resumed && established && o.peer !== "") restartIce();
   });
   const restartIce = () => { restarting = true; pc.restartIce(); };
   return () => {
@@ -109,4 +111,22 @@ export function connectPeer(client: Client, pc: PeerConnectionLike, o: CallPeerO
     pc.onicecandidate = null;
     pc.onnegotiationneeded = null;
   };
+}
+
+export interface SFUOptions {
+  call: string;
+  /** Asynchronous failures (a refused signal, a description that did not apply). */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * connectSFU wires pc, the one peer connection of an escalated call (PROTOCOL.md §4, 22), to the call's SFU: add
+ * your tracks (or a recvonly transceiver if you publish nothing) and negotiationneeded offers to the SFU (initial,
+ * then renegotiation); its answer and its renegotiation offers (answered in order) are applied as they come; the
+ * SFU is the impolite side, so an offer of yours that crosses one of its offers is rolled back and the SFU's answered.
+ * Received tracks carry the publisher's user id as stream id and its mid as track id. When pc fails, or after the
+ * SDK resumed the call (CallEventKind.Resumed), unwire it, close it and connect a new RTCPeerConnection.
+ */
+export function connectSFU(client: Client, pc: PeerConnectionLike, o: SFUOptions): () => void {
+  return connectPeer(client, pc, { call: o.call, peer: "", polite: true, onError: o.onError });
 }

@@ -122,8 +122,45 @@ export interface CallEvent {
   participants: string[]; sfu: boolean; endReason: CallEndReason;
 }
 
-/** WebRTC signaling relayed from another participant (the `signal` event); from "" is the SFU. */
+/**
+ * WebRTC signaling relayed from another participant (the `signal` event); from "" is the SFU: its answer to your
+ * offer (emitted before the promise of callOffer resolves) and its renegotiation offers, in order.
+ */
 export interface Signal {
   kind: SignalKind; call: string; from: string;
   offer?: OfferKind; sdp?: string; candidate?: string; mid?: string;
+  /** The SFU's offers only: its signal sequence toward you, from 1. */
+  seq?: number;
+}
+
+// ---- rooms on the SFU (PROTOCOL.md §4, 22) ----
+
+/** A participant's role in a room. */
+export const Role = { Speaker: 1, Listener: 2 } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** A room's mode: open (everyone speaks) or stage (an audio room: everyone but the moderator listens until given Speaker). */
+export const RoomMode = { Open: 1, Stage: 2 } as const;
+export type RoomMode = (typeof RoomMode)[keyof typeof RoomMode];
+
+/** A simulcast layer (rid q, h, f). */
+export const Layer = { Low: 0, Medium: 1, High: 2 } as const;
+export type Layer = (typeof Layer)[keyof typeof Layer];
+
+/** Room event kinds (the `room` event). */
+export const RoomEventKind = {
+  TrackPublished: 20, TrackUnpublished: 21, ActiveSpeakers: 22, HandRaised: 23, HandLowered: 24, Muted: 25,
+  Unmuted: 26, Kicked: 27, Role: 28, Layer: 29, Mode: 30,
+} as const;
+export type RoomEventKind = (typeof RoomEventKind)[keyof typeof RoomEventKind];
+
+/**
+ * A room event (the `room` event) of an escalated call you are in. `from` is the participant concerned (a track's
+ * publisher, who raised a hand, was muted, kicked, given a role; for Mode the moderator). Only the fields of its kind
+ * are set: mid and contentType (TrackPublished), mid (TrackUnpublished, Layer), speakers (ActiveSpeakers, loudest first,
+ * empty: silence), forced (Muted: by the moderator, who alone unmutes), role, layer, mode.
+ */
+export interface RoomEvent {
+  kind: RoomEventKind; call: string; from: string;
+  mid?: string; contentType?: string; speakers?: string[]; forced?: boolean; role?: Role; layer?: Layer; mode?: RoomMode;
 }

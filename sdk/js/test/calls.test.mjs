@@ -1,12 +1,12 @@
-// Call signaling against a real salam (Node, the `ws` package injected).
+// Call signaling and rooms on the SFU against a real salam (Node, the `ws` package injected).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { Client, ErrorCode, isCode, CallEventKind, CallEndReason, OfferKind } from "../dist/index.js";
-import { startSalam, freePort, waitFor } from "./salam.mjs";
+import { Client, ErrorCode, isCode, CallEventKind, CallEndReason, OfferKind, RoomEventKind, RoomMode, Role } from "../dist/index.js";
+import { startSalam, startSalamWith, freePort, waitFor } from "./salam.mjs";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "salam-js-calls-"));
 
@@ -100,4 +100,53 @@ test("call resume: bob's edge is killed and restarted; the SDK re-joins and his 
   assert.ok(!a.got.calls.some((e) => e.kind === CallEventKind.Left || e.kind === CallEventKind.Ended), "alice saw bob leave");
   assert.deepEqual(b.got.errors, []);
   await b.c.callLeave(call.id);
+});
+
+test("room: a call escalates to salam up's SFU; offer to the SFU, room requests and events, typed refusals", async (t) => {
+  const up = await startSalamWith("calls:\n  sfu_threshold: 2\n", tmp(), "up", "--listen", "127.0.0.1:0");
+  t.after(() => up.kill());
+  const [aliceTok, bobTok, carolTok] = [up.token("alice"), up.token("bob"), up.token("carol")];
+  await up.group("team", aliceTok, [bobTok, "bob"], [carolTok, "carol"]);
+  const [a, b, c] = [client(up.url(), aliceTok), client(up.url(), bobTok), client(up.url(), carolTok)];
+  t.after(() => { a.c.close(); b.c.close(); c.c.close(); });
+  for (const p of [a, b, c]) {
+    p.got.room = [];
+    p.c.on("room", (e) => p.got.room.push(e));
+    await p.c.connect();
+  }
+  const room = async (p, kind, from) => {
+    await waitFor(`room event ${kind} from ${from}`, () => p.got.room.some((e) => e.kind === kind && e.from === from));
+    return p.got.room.find((e) => e.kind === kind && e.from === from);
+  };
+
+  const call = await a.c.callCreate("team");
+  await assert.rejects(a.c.roomRaiseHand(call.id), (err) => isCode(err, ErrorCode.WrongState)); // not on the SFU yet
+  await b.c.callJoin(call.id);
+  assert.equal((await c.c.callJoin(call.id)).sfu, true);
+  await assert.rejects(c.c.roomRaiseHand(call.id), (err) => isCode(err, ErrorCode.OutOfOrder)); // before the first offer
+
+  // Each offers to the SFU (no "to"); its answer arrives as a signal from "".
+  for (const p of [a, b, c]) {
+    await p.c.callOffer(call.id, "", OfferKind.Initial, SDP);
+    const answer = p.got.signals.find((s) => s.kind === "answer" && s.from === "");
+    assert.ok(answer && answer.call === call.id && /a=fingerprint/.test(answer.sdp), "the SFU's answer");
+  }
+
+  await b.c.roomRaiseHand(call.id);
+  await room(a, RoomEventKind.HandRaised, "bob");
+  await assert.rejects(c.c.roomLowerHand(call.id, "bob"), (err) => isCode(err, ErrorCode.PermissionDenied));
+  await a.c.roomMute(call.id, "bob");
+  assert.equal((await room(c, RoomEventKind.Muted, "bob")).forced, true);
+  await assert.rejects(b.c.roomUnmute(call.id), (err) => isCode(err, ErrorCode.PermissionDenied));
+  await a.c.roomUnmute(call.id, "bob");
+  await room(c, RoomEventKind.Unmuted, "bob");
+  await assert.rejects(c.c.roomUnsubscribe(call.id, "bob", "0"), (err) => isCode(err, ErrorCode.TrackNotFound)); // no media sent
+  await assert.rejects(a.c.roomSetMode(call.id, 3), (err) => isCode(err, ErrorCode.BadFrame));
+  await a.c.roomSetMode(call.id, RoomMode.Stage);
+  assert.equal((await room(b, RoomEventKind.Mode, "alice")).mode, RoomMode.Stage);
+  assert.equal((await room(b, RoomEventKind.Role, "carol")).role, Role.Listener);
+  await a.c.roomKick(call.id, "carol");
+  await room(b, RoomEventKind.Kicked, "carol");
+  await waitFor("bob sees carol leave", () => b.got.calls.some((e) => e.kind === CallEventKind.Left && e.from === "carol"));
+  assert.deepEqual([...a.got.errors, ...b.got.errors], []);
 });

@@ -23,7 +23,12 @@ const config = "edge:\n  publish_rate: 100000\n  publish_burst: 100000\n  user_p
 
 /** startSalam runs `salam ...args` with data in dir and resolves once it listens. */
 export function startSalam(dir, ...args) {
-  writeFileSync(join(dir, "test.yaml"), config);
+  return startSalamWith("", dir, ...args);
+}
+
+/** startSalamWith is startSalam with more YAML appended to the test config (top-level sections other than edge). */
+export function startSalamWith(extra, dir, ...args) {
+  writeFileSync(join(dir, "test.yaml"), config + extra);
   const proc = spawn(salamBin(), [...args, "--data", dir, "--config", join(dir, "test.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
   const wantNATS = args.includes("--nats-listen");
   const s = { proc, addr: "", nats: "", dir, exited: new Promise((r) => proc.on("exit", r)) };
