@@ -61,6 +61,11 @@
 //     never wait on each other. A relay's down-tracks and its stand-ins'
 //     up-tracks have the goroutines of any down- and up-track.
 //   - One heartbeat goroutine announces the node (bus.SFUAnnounceSubject).
+//   - With udp_port's batched writes (batchconn.go) every writer (the
+//     forwarding loops, RTCP, ICE) copies its datagram into the filling
+//     batch under batchConn.mu; the writer that fills it, or the batch's
+//     timer (a goroutine of time.AfterFunc), sends it under batchConn.sendMu
+//     while the other batch fills.
 //   - The console's rooms request (observe.InspectRoomsSubject, inspect.go)
 //     runs on nats.go's goroutine: it queues one operation per room, which
 //     describes the room on the room's goroutine (layer statistics are
