@@ -41,8 +41,10 @@ func newAPI(cfg *Config, mux ice.UDPMux) (*webrtc.API, error) {
 	}
 	// Pion's default interceptors but two: NACKs are answered by the
 	// down-tracks (retransmit.go) and the stats interceptor is replaced by
-	// the forwarding loops' own counters, both per-packet costs.
+	// the forwarding loops' own counters, both per-packet costs; and the
+	// received packets' attributes are reused (readreuse.go).
 	var reg interceptor.Registry
+	reg.Add(readReuseFactory{}) // first and last: see readreuse.go
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, err
@@ -56,6 +58,7 @@ func newAPI(cfg *Config, mux ice.UDPMux) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCSender(&media, &reg); err != nil {
 		return nil, err
 	}
+	reg.Add(readReuseFactory{outer: true})
 	se, err := settingEngine(cfg)
 	if err != nil {
 		return nil, err
