@@ -17,7 +17,9 @@ import (
 //     GetRTPHeader finds it.
 //
 // Nothing keeps a packet's attributes past its read: the forwarding loop
-// ignores them.
+// ignores them, and pion's interceptors (v0.1.51) use the header during
+// the read only (TWCC's hands it to its goroutine with the sequence
+// number already copied out, and that goroutine does not read it).
 type readReuse struct {
 	interceptor.NoOp
 	outer bool
