@@ -42,11 +42,40 @@ func simulcastAPI(t testing.TB) *webrtc.API {
 		webrtc.WithSettingEngine(rtctest.SettingEngine()))
 }
 
-// publishSimulcast sends three VP8 layers q, h, f (payload byte 2 is the
-// layer; 200, 600 and 1,100-byte packets, so about 80, 240 and 440 kbit/s
-// at 50 packets/s), each with a keyframe every 10 packets.
-func (c *testClient) publishSimulcast() {
-	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+// publishSimulcast sends three VP8 layers: see publishSimulcastCodec.
+func (c *testClient) publishSimulcast() { c.publishSimulcastCodec(webrtc.MimeTypeVP8) }
+
+// simulcastHeader is the first payload byte of a synthetic packet of a
+// codec, a keyframe or not, which the SFU's keyframe detection reads: the
+// VP8 payload descriptor with S (RFC 7741 §4.2); the VP9 one with B and E,
+// and P on an inter frame (RFC 9628 §4.2); the AV1 aggregation header with
+// W 1, and N on a keyframe (AV1 RTP spec §4.4). The VP8 frame header's P
+// bit is payload byte 1, which is 0 on a keyframe for every codec here.
+func simulcastHeader(mime string, key bool) byte {
+	switch mime {
+	case webrtc.MimeTypeVP9:
+		if key {
+			return 0x0c
+		}
+		return 0x4c
+	case webrtc.MimeTypeAV1:
+		if key {
+			return 0x18
+		}
+		return 0x10
+	}
+	return 0x10
+}
+
+// publishSimulcastCodec sends three layers q, h, f of a video codec (VP8,
+// VP9 or AV1; payload byte 2 is the layer, byte 1 is 0 on a keyframe and 1
+// otherwise; 200, 600 and 1,100-byte packets, so about 80, 240 and 440
+// kbit/s at 50 packets/s), each with a keyframe every 10 packets.
+func (c *testClient) publishSimulcastCodec(mime string) {
+	codec := webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
+	if mime == webrtc.MimeTypeVP9 {
+		codec.SDPFmtpLine = "profile-id=0"
+	}
 	var tracks []*webrtc.TrackLocalStaticRTP
 	var sender *webrtc.RTPSender
 	for i, rid := range []string{"q", "h", "f"} {
@@ -97,9 +126,10 @@ func (c *testClient) publishSimulcast() {
 			for layer, track := range tracks {
 				p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: uint16(i),
 					Timestamp: uint32(i) * 3000}, Payload: make([]byte, sizes[layer])}
-				p.Payload[0], p.Payload[1], p.Payload[2] = 0x10, 0x01, byte(layer)
-				if (i+3*layer)%10 == 0 {
-					p.Payload[1] = 0x00 // keyframe
+				key := (i+3*layer)%10 == 0
+				p.Payload[0], p.Payload[1], p.Payload[2] = simulcastHeader(mime, key), 0x01, byte(layer)
+				if key {
+					p.Payload[1] = 0x00
 				}
 				if m := mid(); m != "" && midID != 0 && ridID != 0 {
 					_ = p.Header.SetExtension(midID, []byte(m))
@@ -116,14 +146,20 @@ func (c *testClient) publishSimulcast() {
 // estimate rises it switches to the high layer on that layer's next
 // keyframe, sequence numbers continuous; an explicit max-layer request
 // caps it at the medium layer.
-func TestSimulcastLayers(t *testing.T) {
+func TestSimulcastLayers(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeVP8, "n1-simul") }
+
+// TestSimulcastLayersVP9 and TestSimulcastLayersAV1: the same with the
+// other codecs whose keyframes the SFU recognises, as Chrome sends them.
+func TestSimulcastLayersVP9(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeVP9, "n1-simulvp9") }
+func TestSimulcastLayersAV1(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeAV1, "n1-simulav1") }
+
+func testSimulcastLayers(t *testing.T, mime, call string) {
 	srv, _ := bustest.Start(t)
 	startNodeOn(t, srv)
-	const call = "n1-simul"
 	api := simulcastAPI(t)
 	pub := newTestClientAPI(t, srv, api, call, "pub")
 	pub.owner = "pub"
-	pub.publishSimulcast()
+	pub.publishSimulcastCodec(mime)
 	sub := newTestClientAPI(t, srv, api, call, "sub")
 
 	type got struct {
@@ -189,6 +225,15 @@ func TestSimulcastLayers(t *testing.T) {
 	}
 	explain := func() string { return sub.describe() + " / " + pub.describe() }
 	waitFor(t, 15*time.Second, "the low layer under a 100 kbit/s estimate", func() bool { return steady(60) == 0 }, explain)
+	received := ""
+	for _, tr := range sub.pc.GetTransceivers() {
+		if r := tr.Receiver(); r != nil && r.Track() != nil && r.Track().Kind() == webrtc.RTPCodecTypeVideo {
+			received = r.Track().Codec().MimeType
+		}
+	}
+	if !strings.EqualFold(received, mime) {
+		t.Errorf("the subscriber receives %q, want %s", received, mime)
+	}
 	// The SFU's section for the track asks for REMB, not transport-cc: a
 	// browser then reports its estimate.
 	sub.sig.Lock()
