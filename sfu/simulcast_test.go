@@ -93,6 +93,23 @@ func (c *testClient) publishSimulcastCodec(mime string) {
 		}
 		tracks = append(tracks, track)
 	}
+	// The SFU's keyframe requests, counted by layer; the readers end when
+	// the peer connection closes.
+	for layer, track := range tracks {
+		go func() {
+			for {
+				pkts, _, err := sender.ReadSimulcastRTCP(track.RID())
+				if err != nil {
+					return
+				}
+				for _, pkt := range pkts {
+					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+						c.plis[layer].Add(1)
+					}
+				}
+			}
+		}()
+	}
 	sizes := []int{200, 600, 1100}
 	// A simulcast sender writes the mid and RID header extensions itself.
 	var midID, ridID uint8
@@ -253,8 +270,12 @@ func testSimulcastLayers(t *testing.T, mime, call string) {
 	}
 
 	mu.Lock()
+	if !packets[0].key {
+		t.Errorf("the subscriber's first packet (layer %d) is not a keyframe", packets[0].layer)
+	}
 	from := len(packets)
 	mu.Unlock()
+	highPLIs := pub.plis[2].Load()
 	estimate.Store(10_000_000)
 	waitFor(t, 10*time.Second, "the high layer under a 10 Mbit/s estimate", func() bool { return steady(20) == 2 }, explain)
 	mu.Lock()
@@ -268,6 +289,10 @@ func testSimulcastLayers(t *testing.T, mime, call string) {
 		}
 	}
 	mu.Unlock()
+	// Switching up asks the publisher for a keyframe of the high layer.
+	if pub.plis[2].Load() == highPLIs {
+		t.Errorf("no PLI for the high layer when switching to it (%d before)", highPLIs)
+	}
 	if sub.event(wire.RoomLayer, "pub") == nil {
 		t.Error("no layer event")
 	}
