@@ -97,11 +97,13 @@ func (c *testClient) publishSimulcastCodec(mime string) {
 	// the peer connection closes.
 	for layer, track := range tracks {
 		go func() {
+			buf := make([]byte, 1500)
 			for {
-				pkts, _, err := sender.ReadSimulcastRTCP(track.RID())
+				n, _, err := sender.ReadSimulcast(buf, track.RID())
 				if err != nil {
 					return
 				}
+				pkts, _ := rtcp.Unmarshal(buf[:n])
 				for _, pkt := range pkts {
 					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
 						c.plis[layer].Add(1)
