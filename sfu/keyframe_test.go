@@ -64,8 +64,8 @@ var keyframeCases = []struct {
 
 	// AV1, AV1 RTP spec §4.4: aggregation header |Z|Y| W |N|-|-|-|, then
 	// OBU elements (§4.3), each with a length unless it is the last of W.
-	// OBU headers (AV1 §5.3.1): 0x08 sequence header, 0x30 frame, 0x32
-	// frame with size.
+	// OBU headers (AV1 §5.3.1): 0x08 sequence header, 0x30 frame (no
+	// extension, no size field).
 	{"av1 new coded video sequence: sequence header + key frame", codecAV1, []byte{
 		0x28, // Z 0, Y 0, W 2, N 1
 		0x0b, // length of the first OBU element
