@@ -49,8 +49,9 @@ func (c *testClient) publishSimulcast() { c.publishSimulcastCodec(webrtc.MimeTyp
 // codec, a keyframe or not, which the SFU's keyframe detection reads: the
 // VP8 payload descriptor with S (RFC 7741 §4.2); the VP9 one with B and E,
 // and P on an inter frame (RFC 9628 §4.2); the AV1 aggregation header with
-// W 1, and N on a keyframe (AV1 RTP spec §4.4). The VP8 frame header's P
-// bit is payload byte 1, which is 0 on a keyframe for every codec here.
+// W 1, and N on a keyframe (AV1 RTP spec §4.4); the H.265 NAL unit
+// header's type, IDR or trailing picture (RFC 7798 §1.1.4). Payload byte
+// 1 (the VP8 frame header's P bit) is 0 on a keyframe for every codec.
 func simulcastHeader(mime string, key bool) byte {
 	switch mime {
 	case webrtc.MimeTypeVP9:
@@ -63,12 +64,17 @@ func simulcastHeader(mime string, key bool) byte {
 			return 0x18
 		}
 		return 0x10
+	case webrtc.MimeTypeH265:
+		if key {
+			return 0x26 // NAL unit type 19, IDR_W_RADL
+		}
+		return 0x02 // type 1, TRAIL_R
 	}
 	return 0x10
 }
 
 // publishSimulcastCodec sends three layers q, h, f of a video codec (VP8,
-// VP9 or AV1; payload byte 2 is the layer, byte 1 is 0 on a keyframe and 1
+// VP9, AV1 or H.265; payload byte 2 is the layer, byte 1 is 0 on a keyframe and 1
 // otherwise; 200, 600 and 1,100-byte packets, so about 80, 240 and 440
 // kbit/s at 50 packets/s), each with a keyframe every 10 packets.
 func (c *testClient) publishSimulcastCodec(mime string) {
@@ -167,10 +173,13 @@ func (c *testClient) publishSimulcastCodec(mime string) {
 // caps it at the medium layer.
 func TestSimulcastLayers(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeVP8, "n1-simul") }
 
-// TestSimulcastLayersVP9 and TestSimulcastLayersAV1: the same with the
-// other codecs whose keyframes the SFU recognises, as Chrome sends them.
+// TestSimulcastLayersVP9, …AV1 and …H265: the same with the other codecs
+// whose keyframes the SFU recognises and pion negotiates.
 func TestSimulcastLayersVP9(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeVP9, "n1-simulvp9") }
 func TestSimulcastLayersAV1(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeAV1, "n1-simulav1") }
+func TestSimulcastLayersH265(t *testing.T) {
+	testSimulcastLayers(t, webrtc.MimeTypeH265, "n1-simulh265")
+}
 
 func testSimulcastLayers(t *testing.T, mime, call string) {
 	srv, _ := bustest.Start(t)
