@@ -74,9 +74,10 @@ func simulcastHeader(mime string, key bool) byte {
 }
 
 // publishSimulcastCodec sends three layers q, h, f of a video codec (VP8,
-// VP9, AV1 or H.265; payload byte 2 is the layer, byte 1 is 0 on a keyframe and 1
-// otherwise; 200, 600 and 1,100-byte packets, so about 80, 240 and 440
-// kbit/s at 50 packets/s), each with a keyframe every 10 packets.
+// VP9, AV1 or H.265; payload byte 2 is the layer, byte 1 is 0 on a
+// keyframe and 1 otherwise; 200, 600 and 1,100-byte packets, so about 80,
+// 240 and 440 kbit/s at 50 packets/s), each with a keyframe every 10
+// packets.
 func (c *testClient) publishSimulcastCodec(mime string) {
 	codec := webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
 	if mime == webrtc.MimeTypeVP9 {
