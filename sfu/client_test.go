@@ -41,7 +41,8 @@ type testClient struct {
 	ended    map[string]bool // tracks whose reading ended (removed by renegotiation)
 	offers   int             // SFU offers answered
 	inspect  func(key string, pkt []byte)
-	level    atomic.Int32 // audio level sent (0 loudest … 127 silence) when the extension is negotiated
+	level    atomic.Int32            // audio level sent (0 loudest … 127 silence) when the extension is negotiated
+	plis     [maxLayers]atomic.Int64 // PLIs received for each simulcast layer sent (publishSimulcastCodec)
 	errs     []error
 	stop     chan struct{}
 	wg       sync.WaitGroup

@@ -1,10 +1,12 @@
 // Package sfu is Salam's selective forwarding unit: rooms of participants
 // of an escalated call (room id = call id), one pion PeerConnection per
 // participant (unified plan), RTP forwarded from each publisher to every
-// subscriber without decoding, simulcast layer choice per subscriber,
-// NACK answers, active speaker detection and room moderation
-// (PROTOCOL.md §4, 22). README.md has the bandwidth math, the measured
-// capacity of a node and how a room cascades over nodes.
+// subscriber without decoding, simulcast layer choice per subscriber
+// (starts and switches on keyframes read from VP8, VP9, AV1, H.264 and
+// H.265 payload headers: keyframe.go), NACK answers, active speaker
+// detection and room moderation (PROTOCOL.md §4, 22). README.md has the
+// bandwidth math, the measured capacity of a node and how a room cascades
+// over nodes.
 //
 // # Cascading
 //

@@ -42,11 +42,47 @@ func simulcastAPI(t testing.TB) *webrtc.API {
 		webrtc.WithSettingEngine(rtctest.SettingEngine()))
 }
 
-// publishSimulcast sends three VP8 layers q, h, f (payload byte 2 is the
-// layer; 200, 600 and 1,100-byte packets, so about 80, 240 and 440 kbit/s
-// at 50 packets/s), each with a keyframe every 10 packets.
-func (c *testClient) publishSimulcast() {
-	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+// publishSimulcast sends three VP8 layers: see publishSimulcastCodec.
+func (c *testClient) publishSimulcast() { c.publishSimulcastCodec(webrtc.MimeTypeVP8) }
+
+// simulcastHeader is the first payload byte of a synthetic packet of a
+// codec, a keyframe or not, which the SFU's keyframe detection reads: the
+// VP8 payload descriptor with S (RFC 7741 §4.2); the VP9 one with B and E,
+// and P on an inter frame (RFC 9628 §4.2); the AV1 aggregation header with
+// W 1, and N on a keyframe (AV1 RTP spec §4.4); the H.265 NAL unit
+// header's type, IDR or trailing picture (RFC 7798 §1.1.4). Payload byte
+// 1 (the VP8 frame header's P bit) is 0 on a keyframe for every codec.
+func simulcastHeader(mime string, key bool) byte {
+	switch mime {
+	case webrtc.MimeTypeVP9:
+		if key {
+			return 0x0c
+		}
+		return 0x4c
+	case webrtc.MimeTypeAV1:
+		if key {
+			return 0x18
+		}
+		return 0x10
+	case webrtc.MimeTypeH265:
+		if key {
+			return 0x26 // NAL unit type 19, IDR_W_RADL
+		}
+		return 0x02 // type 1, TRAIL_R
+	}
+	return 0x10
+}
+
+// publishSimulcastCodec sends three layers q, h, f of a video codec (VP8,
+// VP9, AV1 or H.265; payload byte 2 is the layer, byte 1 is 0 on a
+// keyframe and 1 otherwise; 200, 600 and 1,100-byte packets, so about 80,
+// 240 and 440 kbit/s at 50 packets/s), each with a keyframe every 10
+// packets.
+func (c *testClient) publishSimulcastCodec(mime string) {
+	codec := webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
+	if mime == webrtc.MimeTypeVP9 {
+		codec.SDPFmtpLine = "profile-id=0"
+	}
 	var tracks []*webrtc.TrackLocalStaticRTP
 	var sender *webrtc.RTPSender
 	for i, rid := range []string{"q", "h", "f"} {
@@ -63,6 +99,25 @@ func (c *testClient) publishSimulcast() {
 			c.t.Fatal(err)
 		}
 		tracks = append(tracks, track)
+	}
+	// The SFU's keyframe requests, counted by layer; the readers end when
+	// the peer connection closes.
+	for layer, track := range tracks {
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				n, _, err := sender.ReadSimulcast(buf, track.RID())
+				if err != nil {
+					return
+				}
+				pkts, _ := rtcp.Unmarshal(buf[:n])
+				for _, pkt := range pkts {
+					if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+						c.plis[layer].Add(1)
+					}
+				}
+			}
+		}()
 	}
 	sizes := []int{200, 600, 1100}
 	// A simulcast sender writes the mid and RID header extensions itself.
@@ -97,9 +152,10 @@ func (c *testClient) publishSimulcast() {
 			for layer, track := range tracks {
 				p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: uint16(i),
 					Timestamp: uint32(i) * 3000}, Payload: make([]byte, sizes[layer])}
-				p.Payload[0], p.Payload[1], p.Payload[2] = 0x10, 0x01, byte(layer)
-				if (i+3*layer)%10 == 0 {
-					p.Payload[1] = 0x00 // keyframe
+				key := (i+3*layer)%10 == 0
+				p.Payload[0], p.Payload[1], p.Payload[2] = simulcastHeader(mime, key), 0x01, byte(layer)
+				if key {
+					p.Payload[1] = 0x00
 				}
 				if m := mid(); m != "" && midID != 0 && ridID != 0 {
 					_ = p.Header.SetExtension(midID, []byte(m))
@@ -116,14 +172,23 @@ func (c *testClient) publishSimulcast() {
 // estimate rises it switches to the high layer on that layer's next
 // keyframe, sequence numbers continuous; an explicit max-layer request
 // caps it at the medium layer.
-func TestSimulcastLayers(t *testing.T) {
+func TestSimulcastLayers(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeVP8, "n1-simul") }
+
+// TestSimulcastLayersVP9, …AV1 and …H265: the same with the other codecs
+// whose keyframes the SFU recognises and pion negotiates.
+func TestSimulcastLayersVP9(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeVP9, "n1-simulvp9") }
+func TestSimulcastLayersAV1(t *testing.T) { testSimulcastLayers(t, webrtc.MimeTypeAV1, "n1-simulav1") }
+func TestSimulcastLayersH265(t *testing.T) {
+	testSimulcastLayers(t, webrtc.MimeTypeH265, "n1-simulh265")
+}
+
+func testSimulcastLayers(t *testing.T, mime, call string) {
 	srv, _ := bustest.Start(t)
 	startNodeOn(t, srv)
-	const call = "n1-simul"
 	api := simulcastAPI(t)
 	pub := newTestClientAPI(t, srv, api, call, "pub")
 	pub.owner = "pub"
-	pub.publishSimulcast()
+	pub.publishSimulcastCodec(mime)
 	sub := newTestClientAPI(t, srv, api, call, "sub")
 
 	type got struct {
@@ -189,6 +254,15 @@ func TestSimulcastLayers(t *testing.T) {
 	}
 	explain := func() string { return sub.describe() + " / " + pub.describe() }
 	waitFor(t, 15*time.Second, "the low layer under a 100 kbit/s estimate", func() bool { return steady(60) == 0 }, explain)
+	received := ""
+	for _, tr := range sub.pc.GetTransceivers() {
+		if r := tr.Receiver(); r != nil && r.Track() != nil && r.Track().Kind() == webrtc.RTPCodecTypeVideo {
+			received = r.Track().Codec().MimeType
+		}
+	}
+	if !strings.EqualFold(received, mime) {
+		t.Errorf("the subscriber receives %q, want %s", received, mime)
+	}
 	// The SFU's section for the track asks for REMB, not transport-cc: a
 	// browser then reports its estimate.
 	sub.sig.Lock()
@@ -208,8 +282,12 @@ func TestSimulcastLayers(t *testing.T) {
 	}
 
 	mu.Lock()
+	if !packets[0].key {
+		t.Errorf("the subscriber's first packet (layer %d) is not a keyframe", packets[0].layer)
+	}
 	from := len(packets)
 	mu.Unlock()
+	highPLIs := pub.plis[2].Load()
 	estimate.Store(10_000_000)
 	waitFor(t, 10*time.Second, "the high layer under a 10 Mbit/s estimate", func() bool { return steady(20) == 2 }, explain)
 	mu.Lock()
@@ -223,6 +301,10 @@ func TestSimulcastLayers(t *testing.T) {
 		}
 	}
 	mu.Unlock()
+	// Switching up asks the publisher for a keyframe of the high layer.
+	if pub.plis[2].Load() == highPLIs {
+		t.Errorf("no PLI for the high layer when switching to it (%d before)", highPLIs)
+	}
 	if sub.event(wire.RoomLayer, "pub") == nil {
 		t.Error("no layer event")
 	}
