@@ -526,11 +526,19 @@ func (l *link) onTrack(in *participant, track *webrtc.TrackRemote, recv *webrtc.
 		return
 	}
 	p := r.parts[user]
-	if p == nil {
-		p = r.standIn(user, l)
-	} else if p.via != l {
+	switch {
+	case p != nil && p.via == nil:
 		r.node.log.Warn("relayed track of a participant here", "room", r.id, "user", user, "node", l.node)
 		return
+	case p != nil && p.via != l:
+		// The participant moved: core placed it again on the far node
+		// (its old node stopped announcing), whose link may still be up
+		// and never tell its leave. The newest link wins.
+		r.leave(p, false)
+		p = nil
+	}
+	if p == nil {
+		p = r.standIn(user, l)
 	}
 	up := p.published[mid]
 	if up == nil {

@@ -557,3 +557,43 @@ func TestCascadeRelink(t *testing.T) {
 	waitFor(t, 10*time.Second, "u0 to receive u1 again", func() bool { return !u0.trackEnded("u1/0") && u0.packets("u1/0") > 5 }, explain)
 	waitFor(t, 10*time.Second, "u1 to receive u0 again", func() bool { return !u1.trackEnded("u0/0") && u1.packets("u0/0") > 5 }, explain)
 }
+
+// TestCascadeMoved: u1's node (leaf A) drops off the bus, so core deems it
+// dead and places u1, reconnecting from a new session, on leaf B. Home
+// still holds u1's stand-in from A (A's link is up: nothing told home
+// u1 left), yet it must take u1's tracks from B, the node u1 moved to:
+// u0 on home receives u1 again.
+func TestCascadeMoved(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home7"})
+	leafA := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafa7"})
+	leafB := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafb7"})
+	const call = "n1-moved"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leafA.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	leafA.nc.Close() // off the bus: it can tell nobody anything; its peer connections stay up
+	u1.close()
+	waitQuiet(t, u0, "u1/0", u0.describe)
+	quiet := u0.packets("u1/0")
+
+	moved := newTestClient(t, srv, call, "u1")
+	moved.session, moved.owner = "s-u1-moved", "u0"
+	moved.subject, moved.home = bus.SFUNodeSubject(leafB.ID()), home.ID()
+	moved.publish(webrtc.RTPCodecTypeAudio)
+	moved.join()
+	explain := func() string { return u0.describe() + "\n" + moved.describe() }
+	waitFor(t, 20*time.Second, "u1, moved to leaf B, to reach u0 and u0 it", func() bool {
+		return u0.event(wire.RoomTrackUnpublished, "u1") != nil && !u0.trackEnded("u1/0") && u0.packets("u1/0") > quiet+5 &&
+			moved.packets("u0/0") > 5
+	}, explain)
+}
