@@ -3,6 +3,7 @@ package sfu
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,8 +26,8 @@ import (
 //     home, the other leaves') to the far node, except those that came
 //     from it, each simulcast layer as a track of its own (a down-track
 //     pinned to the layer), so that the far node keeps choosing layers per
-//     subscriber. Its stream id is the publisher's user id, its track id
-//     "<mid>~<layer>".
+//     subscriber. Its stream id is the publisher's user id (escaped,
+//     relayStreamID), its track id "<mid>~<layer>".
 //   - in receives the far node's tracks. Each becomes an ordinary up-track
 //     of a stand-in participant (participant.via = the link): no peer
 //     connection of its own, never delivered to, never subscribing; its
@@ -66,6 +67,11 @@ func relayNode(user string) (string, bool) {
 	node, ok := strings.CutPrefix(user, relayPrefix)
 	return node, ok && bus.ValidNode(node)
 }
+
+// relayStreamID is the stream id of a relayed track: its publisher's user
+// id, path-escaped, since the SDP's msid that carries it is split at spaces
+// (which user ids may hold).
+func relayStreamID(user string) string { return url.PathEscape(user) }
 
 func relayTrackID(mid string, layer int) string { return mid + "~" + strconv.Itoa(layer) }
 
@@ -521,8 +527,11 @@ func (r *room) relayDrop(up *upTrack) {
 func (l *link) onTrack(in *participant, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	r := l.room
 	mid, idx, ok := parseRelayTrackID(track.ID())
-	user := track.StreamID()
-	if l.in != in || !ok || user == "" {
+	user, err := url.PathUnescape(track.StreamID())
+	if r.links[l.node] != l || l.in != in { // a track of a link dropped since
+		return
+	}
+	if !ok || err != nil || user == "" {
 		return
 	}
 	p := r.parts[user]

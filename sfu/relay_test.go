@@ -597,3 +597,36 @@ func TestCascadeMoved(t *testing.T) {
 			moved.packets("u0/0") > 5
 	}, explain)
 }
+
+// TestCascadeUserIDs: user ids may hold spaces and any printable UTF-8
+// (internal/auth): a relayed track names its publisher in the SDP's msid,
+// which is split at spaces, so the ids cross a link escaped. u0 on home
+// is told of each leaf publisher's track and receives it.
+func TestCascadeUserIDs(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home8"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf8"})
+	const call = "n1-userids"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.owner, u0.subject = "u0", bus.SFUNodeSubject(home.ID())
+	u0.publish(webrtc.RTPCodecTypeAudio)
+	u0.join()
+	clients := []*testClient{u0}
+	for _, user := range []string{"Ada Lovelace", "ü/%2~x"} {
+		c := newTestClient(t, srv, call, user)
+		c.owner, c.subject, c.home = "u0", bus.SFUNodeSubject(leaf.ID()), home.ID()
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+		clients = append(clients, c)
+	}
+	explain := func() string {
+		return clients[0].describe() + "\n" + clients[1].describe() + "\n" + clients[2].describe()
+	}
+	for _, c := range clients[1:] {
+		waitFor(t, 20*time.Second, "u0 to be told of "+c.user+"'s track", func() bool {
+			return u0.event(wire.RoomTrackPublished, c.user) != nil
+		}, explain)
+		waitFor(t, 10*time.Second, c.user+" to receive u0", func() bool { return c.packets("u0/0") > 5 }, explain)
+	}
+	waitFor(t, 10*time.Second, "u0 to receive "+clients[2].user, func() bool { return u0.packets(clients[2].user+"/0") > 5 }, explain)
+}
