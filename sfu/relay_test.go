@@ -630,3 +630,65 @@ func TestCascadeUserIDs(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "u0 to receive "+clients[2].user, func() bool { return u0.packets(clients[2].user+"/0") > 5 }, explain)
 }
+
+// TestCascadeOfferOverStandIn: a participant's stand-in is on the node
+// its first offer reaches (core placed it there again), and that offer is
+// not marked initial (a buggy client: PROTOCOL.md §22 wants k=0 there).
+// The stand-in still goes before the participant joins: the node holds the
+// user once, as its own participant, and leaves nothing of the stand-in
+// behind when it leaves.
+func TestCascadeOfferOverStandIn(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home10"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf10"})
+	const call = "n1-overstandin"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	again := newTestClient(t, srv, call, "u0")
+	again.session, again.owner = "s-u0-again", "u0"
+	again.subject, again.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	again.publish(webrtc.RTPCodecTypeAudio)
+	offer, err := again.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(again.pc)
+	if err := again.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if _, err := again.request(&wire.Frame{Type: wire.TypeOffer, Kind: wire.OfferRenegotiate,
+		Data: []byte(again.pc.LocalDescription().SDP)}); err != nil {
+		t.Fatal(err)
+	}
+	leafView := func() []observe.SFUParticipant {
+		rooms := inspectAll(t, u1.nc, 2)[leaf.ID()].Rooms
+		if len(rooms) == 0 {
+			return nil
+		}
+		return rooms[0].Participants
+	}
+	var u0s []observe.SFUParticipant
+	for _, p := range leafView() {
+		if p.User == "u0" {
+			u0s = append(u0s, p)
+		}
+	}
+	if len(u0s) != 1 || u0s[0].RelayedFrom != "" {
+		t.Fatalf("the leaf holds u0 as %+v, want once, its own participant", u0s)
+	}
+	again.notice(wire.CallLeft)
+	waitFor(t, 10*time.Second, "u0 to leave the leaf", func() bool {
+		return !slices.ContainsFunc(leafView(), func(p observe.SFUParticipant) bool { return p.User == "u0" })
+	}, func() string { return fmt.Sprintf("%+v", leafView()) })
+}

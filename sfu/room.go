@@ -96,7 +96,7 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 	p := r.parts[req.User]
 	if p != nil && p.via != nil { // the user's stand-in: it is another node's participant
 		switch {
-		case f.Type == wire.TypeOffer && f.Kind == wire.OfferInitial: // it moved here
+		case f.Type == wire.TypeOffer: // it moved here (any offer: a join must not overwrite the stand-in)
 			r.leave(p, false)
 		case f.Type == wire.TypeCall && f.Kind == wire.CallEnded:
 		case f.Type == wire.TypeCall:
