@@ -210,7 +210,7 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 		l.onWanted(f)
 	case f.Type == wire.TypeRoom && f.Kind == relayStateKind:
 		r.onState(from, f)
-	case f.Type == wire.TypeRoom:
+	case f.Type == wire.TypeRoom && relayedEvent(f.Kind):
 		if f.Kind == wire.RoomRole {
 			r.remoteRole(f.From, f.Limit)
 		}
@@ -221,6 +221,16 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 			}
 		}
 	}
+}
+
+// relayedEvent reports whether kind is a room event nodes pass on (those
+// room.announce sends); any other room frame of a link is dropped.
+func relayedEvent(kind uint8) bool {
+	switch kind {
+	case wire.RoomHandRaised, wire.RoomHandLowered, wire.RoomMuted, wire.RoomUnmuted, wire.RoomKicked, wire.RoomRole:
+		return true
+	}
+	return false
 }
 
 // sendState sends the far node the room's mode and the roles of the

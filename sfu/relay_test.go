@@ -692,3 +692,43 @@ func TestCascadeOfferOverStandIn(t *testing.T) {
 		return !slices.ContainsFunc(leafView(), func(p observe.SFUParticipant) bool { return p.User == "u0" })
 	}, func() string { return fmt.Sprintf("%+v", leafView()) })
 }
+
+// TestRelayEventKinds: a linked node passes on the moderation events its
+// side announces (hands, mutes, kicks, roles); a room frame of any other
+// kind from it (one of a newer node's private kinds, or an event each node
+// makes for itself, like a track published) is neither delivered to the
+// participants here nor passed on.
+func TestRelayEventKinds(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	node := startNodeOn(t, srv)
+	const call = "n1-relaykinds"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.owner, u0.subject = "u0", bus.SFUNodeSubject(node.ID())
+	// Nothing published: no track to send the fake node, whose link stays.
+	if _, err := u0.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	u0.join()
+	publish := func(f *wire.Frame) {
+		t.Helper()
+		f.CallID = call
+		req := bus.Request{User: relayUser("other1"), Frame: wire.Msgpack.Append(nil, f)}
+		if err := u0.nc.Publish(bus.SFUNodeSubject(node.ID()), req.AppendMsgpack(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin})
+	for _, kind := range []uint8{250, wire.RoomTrackPublished, wire.RoomActiveSpeakers, wire.RoomMute} {
+		publish(&wire.Frame{Type: wire.TypeRoom, Kind: kind, From: "ghost", Mid: "0", Users: []string{"ghost"}})
+	}
+	publish(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomHandRaised, From: "ghost"}) // after the others
+	waitFor(t, 10*time.Second, "ghost's hand", func() bool { return u0.event(wire.RoomHandRaised, "ghost") != nil }, u0.describe)
+	u0.mu.Lock()
+	defer u0.mu.Unlock()
+	for _, f := range u0.events {
+		if f.Kind != wire.RoomHandRaised {
+			t.Errorf("delivered from the relay: %+v", f)
+		}
+	}
+}
