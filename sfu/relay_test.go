@@ -732,3 +732,75 @@ func TestRelayEventKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestCascadeEndNoRelink: core ends the call on home, then on the leaf
+// (its frame carrying home, as every frame to a leaf does); the leaf takes
+// home's goodbye first. It closes without linking to home again: no
+// CallJoin reaches home, which would make the closed room anew.
+func TestCascadeEndNoRelink(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home11"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf11"})
+	const call = "n1-endnorelink"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	sub := func(node *Node) *nats.Subscription { // what reaches node from now on
+		s, err := u0.nc.SubscribeSync(bus.SFUNodeSubject(node.ID()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	toHome, toLeaf := sub(home), sub(leaf)
+	if err := u0.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	next := func(s *nats.Subscription) (*bus.Request, *wire.Frame, bool) {
+		m, err := s.NextMsg(300 * time.Millisecond)
+		if err != nil {
+			return nil, nil, false
+		}
+		req, f := new(bus.Request), new(wire.Frame)
+		if req.DecodeMsgpack(m.Data) != nil || wire.Msgpack.Decode(req.Frame, f) != nil {
+			t.Fatal("undecodable frame")
+		}
+		return req, f, true
+	}
+	// The leaf's goroutine waits until both ends are queued, home's first.
+	leaf.mu.Lock()
+	r := leaf.rooms[call]
+	leaf.mu.Unlock()
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	r.enqueue(func() { <-release })
+	u0.notice(wire.CallEnded)
+	waitFor(t, 10*time.Second, "home's goodbye to the leaf", func() bool {
+		req, f, ok := next(toLeaf)
+		return ok && req.User == relayUser(home.ID()) && f.Type == wire.TypeCall && f.Kind == wire.CallEnded
+	})
+	u1.notice(wire.CallEnded)
+	waitFor(t, 10*time.Second, "core's end to reach the leaf", func() bool { return len(r.ops) >= 2 })
+	free()
+	waitFor(t, 10*time.Second, "both nodes to drop the room", func() bool { return leaf.Rooms() == 0 && home.Rooms() == 0 })
+	for {
+		req, f, ok := next(toHome)
+		if !ok {
+			break
+		}
+		if req.User == relayUser(leaf.ID()) && f.Type == wire.TypeCall && f.Kind == wire.CallJoin {
+			t.Errorf("the leaf linked to home again after the call ended")
+		}
+	}
+}

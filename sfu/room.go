@@ -92,7 +92,11 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 		r.handleRelay(reply, from, f)
 		return
 	}
-	r.setHome(req.Home) // core's frames say where home is; it moves when home dies
+	if f.Type != wire.TypeCall || (f.Kind != wire.CallLeft && f.Kind != wire.CallEnded) {
+		// Core's frames say where home is; it moves when home dies. A leave
+		// or the end needs no link: linking then would remake home's room.
+		r.setHome(req.Home)
+	}
 	p := r.parts[req.User]
 	if p != nil && p.via != nil { // the user's stand-in: it is another node's participant
 		switch {
