@@ -586,6 +586,16 @@ func (r *room) standIn(user string, l *link) *participant {
 	return p
 }
 
+// moderates reports whether a room request of kind acts on its To (then
+// core sends it to To's node, where the requester may be a visitor).
+func moderates(kind uint8) bool {
+	switch kind {
+	case wire.RoomMute, wire.RoomUnmute, wire.RoomKick, wire.RoomSetRole, wire.RoomLowerHand:
+		return true
+	}
+	return false
+}
+
 // visitor is who acts in a room request from a participant of another
 // node (a moderator's request about a participant here, or the room's
 // mode, which core sends where they apply).

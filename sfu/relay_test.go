@@ -804,3 +804,40 @@ func TestCascadeEndNoRelink(t *testing.T) {
 		}
 	}
 }
+
+// TestSpreadVisitorRequests: in a spread room, a room request from a user
+// with no participant on this node is taken only when it moderates
+// someone here (core sends those to the target's node): the moderator's
+// mute is applied; a track request (subscribe, pause, max layer...), which
+// core sends to the requester's own node, is refused as from any user
+// without a participant here, not acknowledged and dropped.
+func TestSpreadVisitorRequests(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home12"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf12"})
+	const call = "n1-visitor"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u1"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+	// u1, on the leaf, as core would never send it: to home.
+	stray := newTestClient(t, srv, call, "u1")
+	stray.owner, stray.subject = "u1", bus.SFUNodeSubject(home.ID())
+	for _, kind := range []uint8{wire.RoomSubscribe, wire.RoomUnsubscribe, wire.RoomPause, wire.RoomResume, wire.RoomMaxLayer} {
+		if _, err := stray.request(&wire.Frame{Type: wire.TypeRoom, Kind: kind, To: "u0", Mid: "0"}); wireCode(err) != wire.CodeOutOfOrder {
+			t.Errorf("track request %d at a node the user is not on: %v, want out_of_order", kind, err)
+		}
+	}
+	// u1, the moderator, mutes u0: core sends it to u0's node.
+	if _, err := stray.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMute, To: "u0"}); err != nil {
+		t.Fatalf("the moderator's mute from another node: %v", err)
+	}
+	waitFor(t, 10*time.Second, "u0 to be told it was muted", func() bool { return u0.event(wire.RoomMuted, "u0") != nil }, u0.describe)
+}

@@ -108,7 +108,7 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 		}
 		p = nil
 	}
-	if p == nil && f.Type == wire.TypeRoom && r.spread() && (f.Kind == wire.RoomSetMode || (f.To != "" && f.To != req.User)) {
+	if p == nil && f.Type == wire.TypeRoom && r.spread() && (f.Kind == wire.RoomSetMode || (f.To != "" && f.To != req.User && moderates(f.Kind))) {
 		p = r.visitor(req.User) // a moderator on another node: core sends it where it applies
 	}
 	if p != nil && p.session != req.Session && f.Type != wire.TypeCall && p.pc != nil {
