@@ -60,8 +60,14 @@ func (dt *downTrack) ID() string {
 	return dt.up.mid
 }
 
-// StreamID is the stream id the subscriber sees: the publisher's user id.
-func (dt *downTrack) StreamID() string { return dt.up.pub.user }
+// StreamID is the stream id the subscriber sees: the publisher's user id
+// (a relay's: escaped, relayStreamID).
+func (dt *downTrack) StreamID() string {
+	if dt.pinned > 0 {
+		return relayStreamID(dt.up.pub.user)
+	}
+	return dt.up.pub.user
+}
 
 // RID is empty: a subscriber receives one layer.
 func (dt *downTrack) RID() string { return "" }

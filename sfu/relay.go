@@ -3,6 +3,7 @@ package sfu
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,8 +26,8 @@ import (
 //     home, the other leaves') to the far node, except those that came
 //     from it, each simulcast layer as a track of its own (a down-track
 //     pinned to the layer), so that the far node keeps choosing layers per
-//     subscriber. Its stream id is the publisher's user id, its track id
-//     "<mid>~<layer>".
+//     subscriber. Its stream id is the publisher's user id (escaped,
+//     relayStreamID), its track id "<mid>~<layer>".
 //   - in receives the far node's tracks. Each becomes an ordinary up-track
 //     of a stand-in participant (participant.via = the link): no peer
 //     connection of its own, never delivered to, never subscribing; its
@@ -66,6 +67,11 @@ func relayNode(user string) (string, bool) {
 	node, ok := strings.CutPrefix(user, relayPrefix)
 	return node, ok && bus.ValidNode(node)
 }
+
+// relayStreamID is the stream id of a relayed track: its publisher's user
+// id, path-escaped, since the SDP's msid that carries it is split at spaces
+// (which user ids may hold).
+func relayStreamID(user string) string { return url.PathEscape(user) }
 
 func relayTrackID(mid string, layer int) string { return mid + "~" + strconv.Itoa(layer) }
 
@@ -204,7 +210,7 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 		l.onWanted(f)
 	case f.Type == wire.TypeRoom && f.Kind == relayStateKind:
 		r.onState(from, f)
-	case f.Type == wire.TypeRoom:
+	case f.Type == wire.TypeRoom && relayedEvent(f.Kind):
 		if f.Kind == wire.RoomRole {
 			r.remoteRole(f.From, f.Limit)
 		}
@@ -215,6 +221,16 @@ func (r *room) handleRelay(reply, from string, f *wire.Frame) {
 			}
 		}
 	}
+}
+
+// relayedEvent reports whether kind is a room event nodes pass on (those
+// room.announce sends); any other room frame of a link is dropped.
+func relayedEvent(kind uint8) bool {
+	switch kind {
+	case wire.RoomHandRaised, wire.RoomHandLowered, wire.RoomMuted, wire.RoomUnmuted, wire.RoomKicked, wire.RoomRole:
+		return true
+	}
+	return false
 }
 
 // sendState sends the far node the room's mode and the roles of the
@@ -521,16 +537,27 @@ func (r *room) relayDrop(up *upTrack) {
 func (l *link) onTrack(in *participant, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	r := l.room
 	mid, idx, ok := parseRelayTrackID(track.ID())
-	user := track.StreamID()
-	if l.in != in || !ok || user == "" {
+	user, err := url.PathUnescape(track.StreamID())
+	if r.links[l.node] != l || l.in != in { // a track of a link dropped since
+		return
+	}
+	if !ok || err != nil || user == "" {
 		return
 	}
 	p := r.parts[user]
-	if p == nil {
-		p = r.standIn(user, l)
-	} else if p.via != l {
+	switch {
+	case p != nil && p.via == nil:
 		r.node.log.Warn("relayed track of a participant here", "room", r.id, "user", user, "node", l.node)
 		return
+	case p != nil && p.via != l:
+		// The participant moved: core placed it again on the far node
+		// (its old node stopped announcing), whose link may still be up
+		// and never tell its leave. The newest link wins.
+		r.leave(p, false)
+		p = nil
+	}
+	if p == nil {
+		p = r.standIn(user, l)
 	}
 	up := p.published[mid]
 	if up == nil {
@@ -557,6 +584,16 @@ func (r *room) standIn(user string, l *link) *participant {
 	r.parts[user] = p
 	r.order = append(r.order, user)
 	return p
+}
+
+// moderates reports whether a room request of kind acts on its To (then
+// core sends it to To's node, where the requester may be a visitor).
+func moderates(kind uint8) bool {
+	switch kind {
+	case wire.RoomMute, wire.RoomUnmute, wire.RoomKick, wire.RoomSetRole, wire.RoomLowerHand:
+		return true
+	}
+	return false
 }
 
 // visitor is who acts in a room request from a participant of another

@@ -557,3 +557,287 @@ func TestCascadeRelink(t *testing.T) {
 	waitFor(t, 10*time.Second, "u0 to receive u1 again", func() bool { return !u0.trackEnded("u1/0") && u0.packets("u1/0") > 5 }, explain)
 	waitFor(t, 10*time.Second, "u1 to receive u0 again", func() bool { return !u1.trackEnded("u0/0") && u1.packets("u0/0") > 5 }, explain)
 }
+
+// TestCascadeMoved: u1's node (leaf A) drops off the bus, so core deems it
+// dead and places u1, reconnecting from a new session, on leaf B. Home
+// still holds u1's stand-in from A (A's link is up: nothing told home
+// u1 left), yet it must take u1's tracks from B, the node u1 moved to:
+// u0 on home receives u1 again.
+func TestCascadeMoved(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home7"})
+	leafA := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafa7"})
+	leafB := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafb7"})
+	const call = "n1-moved"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leafA.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	leafA.nc.Close() // off the bus: it can tell nobody anything; its peer connections stay up
+	u1.close()
+	waitQuiet(t, u0, "u1/0", u0.describe)
+	quiet := u0.packets("u1/0")
+
+	moved := newTestClient(t, srv, call, "u1")
+	moved.session, moved.owner = "s-u1-moved", "u0"
+	moved.subject, moved.home = bus.SFUNodeSubject(leafB.ID()), home.ID()
+	moved.publish(webrtc.RTPCodecTypeAudio)
+	moved.join()
+	explain := func() string { return u0.describe() + "\n" + moved.describe() }
+	waitFor(t, 20*time.Second, "u1, moved to leaf B, to reach u0 and u0 it", func() bool {
+		return u0.event(wire.RoomTrackUnpublished, "u1") != nil && !u0.trackEnded("u1/0") && u0.packets("u1/0") > quiet+5 &&
+			moved.packets("u0/0") > 5
+	}, explain)
+}
+
+// TestCascadeUserIDs: user ids may hold spaces and any printable UTF-8
+// (internal/auth): a relayed track names its publisher in the SDP's msid,
+// which is split at spaces, so the ids cross a link escaped. u0 on home
+// is told of each leaf publisher's track and receives it.
+func TestCascadeUserIDs(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home8"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf8"})
+	const call = "n1-userids"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.owner, u0.subject = "u0", bus.SFUNodeSubject(home.ID())
+	u0.publish(webrtc.RTPCodecTypeAudio)
+	u0.join()
+	clients := []*testClient{u0}
+	for _, user := range []string{"Ada Lovelace", "ü/%2~x"} {
+		c := newTestClient(t, srv, call, user)
+		c.owner, c.subject, c.home = "u0", bus.SFUNodeSubject(leaf.ID()), home.ID()
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+		clients = append(clients, c)
+	}
+	explain := func() string {
+		return clients[0].describe() + "\n" + clients[1].describe() + "\n" + clients[2].describe()
+	}
+	for _, c := range clients[1:] {
+		waitFor(t, 20*time.Second, "u0 to be told of "+c.user+"'s track", func() bool {
+			return u0.event(wire.RoomTrackPublished, c.user) != nil
+		}, explain)
+		waitFor(t, 10*time.Second, c.user+" to receive u0", func() bool { return c.packets("u0/0") > 5 }, explain)
+	}
+	waitFor(t, 10*time.Second, "u0 to receive "+clients[2].user, func() bool { return u0.packets(clients[2].user+"/0") > 5 }, explain)
+}
+
+// TestCascadeOfferOverStandIn: a participant's stand-in is on the node
+// its first offer reaches (core placed it there again), and that offer is
+// not marked initial (a buggy client: PROTOCOL.md §22 wants k=0 there).
+// The stand-in still goes before the participant joins: the node holds the
+// user once, as its own participant, and leaves nothing of the stand-in
+// behind when it leaves.
+func TestCascadeOfferOverStandIn(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home10"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf10"})
+	const call = "n1-overstandin"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	again := newTestClient(t, srv, call, "u0")
+	again.session, again.owner = "s-u0-again", "u0"
+	again.subject, again.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	again.publish(webrtc.RTPCodecTypeAudio)
+	offer, err := again.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(again.pc)
+	if err := again.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if _, err := again.request(&wire.Frame{Type: wire.TypeOffer, Kind: wire.OfferRenegotiate,
+		Data: []byte(again.pc.LocalDescription().SDP)}); err != nil {
+		t.Fatal(err)
+	}
+	leafView := func() []observe.SFUParticipant {
+		rooms := inspectAll(t, u1.nc, 2)[leaf.ID()].Rooms
+		if len(rooms) == 0 {
+			return nil
+		}
+		return rooms[0].Participants
+	}
+	var u0s []observe.SFUParticipant
+	for _, p := range leafView() {
+		if p.User == "u0" {
+			u0s = append(u0s, p)
+		}
+	}
+	if len(u0s) != 1 || u0s[0].RelayedFrom != "" {
+		t.Fatalf("the leaf holds u0 as %+v, want once, its own participant", u0s)
+	}
+	again.notice(wire.CallLeft)
+	waitFor(t, 10*time.Second, "u0 to leave the leaf", func() bool {
+		return !slices.ContainsFunc(leafView(), func(p observe.SFUParticipant) bool { return p.User == "u0" })
+	}, func() string { return fmt.Sprintf("%+v", leafView()) })
+}
+
+// TestRelayEventKinds: a linked node passes on the moderation events its
+// side announces (hands, mutes, kicks, roles); a room frame of any other
+// kind from it (one of a newer node's private kinds, or an event each node
+// makes for itself, like a track published) is neither delivered to the
+// participants here nor passed on.
+func TestRelayEventKinds(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	node := startNodeOn(t, srv)
+	const call = "n1-relaykinds"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.owner, u0.subject = "u0", bus.SFUNodeSubject(node.ID())
+	// Nothing published: no track to send the fake node, whose link stays.
+	if _, err := u0.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	u0.join()
+	publish := func(f *wire.Frame) {
+		t.Helper()
+		f.CallID = call
+		req := bus.Request{User: relayUser("other1"), Frame: wire.Msgpack.Append(nil, f)}
+		if err := u0.nc.Publish(bus.SFUNodeSubject(node.ID()), req.AppendMsgpack(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(&wire.Frame{Type: wire.TypeCall, Kind: wire.CallJoin})
+	for _, kind := range []uint8{250, wire.RoomTrackPublished, wire.RoomActiveSpeakers, wire.RoomMute} {
+		publish(&wire.Frame{Type: wire.TypeRoom, Kind: kind, From: "ghost", Mid: "0", Users: []string{"ghost"}})
+	}
+	publish(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomHandRaised, From: "ghost"}) // after the others
+	waitFor(t, 10*time.Second, "ghost's hand", func() bool { return u0.event(wire.RoomHandRaised, "ghost") != nil }, u0.describe)
+	u0.mu.Lock()
+	defer u0.mu.Unlock()
+	for _, f := range u0.events {
+		if f.Kind != wire.RoomHandRaised {
+			t.Errorf("delivered from the relay: %+v", f)
+		}
+	}
+}
+
+// TestCascadeEndNoRelink: core ends the call on home, then on the leaf
+// (its frame carrying home, as every frame to a leaf does); the leaf takes
+// home's goodbye first. It closes without linking to home again: no
+// CallJoin reaches home, which would make the closed room anew.
+func TestCascadeEndNoRelink(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home11"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf11"})
+	const call = "n1-endnorelink"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u0"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+
+	sub := func(node *Node) *nats.Subscription { // what reaches node from now on
+		s, err := u0.nc.SubscribeSync(bus.SFUNodeSubject(node.ID()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	toHome, toLeaf := sub(home), sub(leaf)
+	if err := u0.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	next := func(s *nats.Subscription) (*bus.Request, *wire.Frame, bool) {
+		m, err := s.NextMsg(300 * time.Millisecond)
+		if err != nil {
+			return nil, nil, false
+		}
+		req, f := new(bus.Request), new(wire.Frame)
+		if req.DecodeMsgpack(m.Data) != nil || wire.Msgpack.Decode(req.Frame, f) != nil {
+			t.Fatal("undecodable frame")
+		}
+		return req, f, true
+	}
+	// The leaf's goroutine waits until both ends are queued, home's first.
+	leaf.mu.Lock()
+	r := leaf.rooms[call]
+	leaf.mu.Unlock()
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	r.enqueue(func() { <-release })
+	u0.notice(wire.CallEnded)
+	waitFor(t, 10*time.Second, "home's goodbye to the leaf", func() bool {
+		req, f, ok := next(toLeaf)
+		return ok && req.User == relayUser(home.ID()) && f.Type == wire.TypeCall && f.Kind == wire.CallEnded
+	})
+	u1.notice(wire.CallEnded)
+	waitFor(t, 10*time.Second, "core's end to reach the leaf", func() bool { return len(r.ops) >= 2 })
+	free()
+	waitFor(t, 10*time.Second, "both nodes to drop the room", func() bool { return leaf.Rooms() == 0 && home.Rooms() == 0 })
+	for {
+		req, f, ok := next(toHome)
+		if !ok {
+			break
+		}
+		if req.User == relayUser(leaf.ID()) && f.Type == wire.TypeCall && f.Kind == wire.CallJoin {
+			t.Errorf("the leaf linked to home again after the call ended")
+		}
+	}
+}
+
+// TestSpreadVisitorRequests: in a spread room, a room request from a user
+// with no participant on this node is taken only when it moderates
+// someone here (core sends those to the target's node): the moderator's
+// mute is applied; a track request (subscribe, pause, max layer...), which
+// core sends to the requester's own node, is refused as from any user
+// without a participant here, not acknowledged and dropped.
+func TestSpreadVisitorRequests(t *testing.T) {
+	srv, _ := bustest.Start(t)
+	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home12"})
+	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf12"})
+	const call = "n1-visitor"
+	u0 := newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 := newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = "u1"
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+	// u1, on the leaf, as core would never send it: to home.
+	stray := newTestClient(t, srv, call, "u1")
+	stray.owner, stray.subject = "u1", bus.SFUNodeSubject(home.ID())
+	for _, kind := range []uint8{wire.RoomSubscribe, wire.RoomUnsubscribe, wire.RoomPause, wire.RoomResume, wire.RoomMaxLayer} {
+		if _, err := stray.request(&wire.Frame{Type: wire.TypeRoom, Kind: kind, To: "u0", Mid: "0"}); wireCode(err) != wire.CodeOutOfOrder {
+			t.Errorf("track request %d at a node the user is not on: %v, want out_of_order", kind, err)
+		}
+	}
+	// u1, the moderator, mutes u0: core sends it to u0's node.
+	if _, err := stray.request(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomMute, To: "u0"}); err != nil {
+		t.Fatalf("the moderator's mute from another node: %v", err)
+	}
+	waitFor(t, 10*time.Second, "u0 to be told it was muted", func() bool { return u0.event(wire.RoomMuted, "u0") != nil }, u0.describe)
+}

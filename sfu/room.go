@@ -92,11 +92,15 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 		r.handleRelay(reply, from, f)
 		return
 	}
-	r.setHome(req.Home) // core's frames say where home is; it moves when home dies
+	if f.Type != wire.TypeCall || (f.Kind != wire.CallLeft && f.Kind != wire.CallEnded) {
+		// Core's frames say where home is; it moves when home dies. A leave
+		// or the end needs no link: linking then would remake home's room.
+		r.setHome(req.Home)
+	}
 	p := r.parts[req.User]
 	if p != nil && p.via != nil { // the user's stand-in: it is another node's participant
 		switch {
-		case f.Type == wire.TypeOffer && f.Kind == wire.OfferInitial: // it moved here
+		case f.Type == wire.TypeOffer: // it moved here (any offer: a join must not overwrite the stand-in)
 			r.leave(p, false)
 		case f.Type == wire.TypeCall && f.Kind == wire.CallEnded:
 		case f.Type == wire.TypeCall:
@@ -104,7 +108,7 @@ func (r *room) handle(reply string, req *bus.Request, f *wire.Frame) {
 		}
 		p = nil
 	}
-	if p == nil && f.Type == wire.TypeRoom && r.spread() && (f.Kind == wire.RoomSetMode || (f.To != "" && f.To != req.User)) {
+	if p == nil && f.Type == wire.TypeRoom && r.spread() && (f.Kind == wire.RoomSetMode || (f.To != "" && f.To != req.User && moderates(f.Kind))) {
 		p = r.visitor(req.User) // a moderator on another node: core sends it where it applies
 	}
 	if p != nil && p.session != req.Session && f.Type != wire.TypeCall && p.pc != nil {
