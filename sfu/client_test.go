@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,8 @@ func newTestClientAPI(t testing.TB, srv *server.Server, api *webrtc.API, call, u
 		pc: pc, received: make(map[string]*atomic.Int64), ended: make(map[string]bool), stop: make(chan struct{})}
 	t.Cleanup(c.close)
 	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		key := track.StreamID() + "/" + track.ID()
+		user, _ := url.PathUnescape(track.StreamID()) // PROTOCOL.md §22: the publisher's user id, escaped
+		key := user + "/" + track.ID()
 		n := new(atomic.Int64)
 		c.mu.Lock()
 		c.received[key] = n

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,14 +61,10 @@ func (dt *downTrack) ID() string {
 	return dt.up.mid
 }
 
-// StreamID is the stream id the subscriber sees: the publisher's user id
-// (a relay's: escaped, relayStreamID).
-func (dt *downTrack) StreamID() string {
-	if dt.pinned > 0 {
-		return relayStreamID(dt.up.pub.user)
-	}
-	return dt.up.pub.user
-}
+// StreamID is the stream id the subscriber (or a relay's far node) sees:
+// the publisher's user id, path-escaped, since the SDP's msid that carries
+// it is split at spaces, which user ids may hold (plain ids are unchanged).
+func (dt *downTrack) StreamID() string { return url.PathEscape(dt.up.pub.user) }
 
 // RID is empty: a subscriber receives one layer.
 func (dt *downTrack) RID() string { return "" }

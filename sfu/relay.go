@@ -27,7 +27,7 @@ import (
 //     from it, each simulcast layer as a track of its own (a down-track
 //     pinned to the layer), so that the far node keeps choosing layers per
 //     subscriber. Its stream id is the publisher's user id (escaped,
-//     relayStreamID), its track id "<mid>~<layer>".
+//     downTrack.StreamID), its track id "<mid>~<layer>".
 //   - in receives the far node's tracks. Each becomes an ordinary up-track
 //     of a stand-in participant (participant.via = the link): no peer
 //     connection of its own, never delivered to, never subscribing; its
@@ -67,11 +67,6 @@ func relayNode(user string) (string, bool) {
 	node, ok := strings.CutPrefix(user, relayPrefix)
 	return node, ok && bus.ValidNode(node)
 }
-
-// relayStreamID is the stream id of a relayed track: its publisher's user
-// id, path-escaped, since the SDP's msid that carries it is split at spaces
-// (which user ids may hold).
-func relayStreamID(user string) string { return url.PathEscape(user) }
 
 func relayTrackID(mid string, layer int) string { return mid + "~" + strconv.Itoa(layer) }
 

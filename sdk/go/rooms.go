@@ -27,7 +27,8 @@ import (
 //
 // The room methods below name a track by its publisher and the publisher's
 // media section (mid); the SFU sends it with the publisher's user id as the
-// stream id and mid as the track id.
+// stream id, path-escaped (url.PathUnescape gives the user id back), and
+// mid as the track id.
 
 // Role is a participant's role in a room.
 type Role uint8

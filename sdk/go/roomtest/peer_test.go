@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -92,16 +93,17 @@ func newPeer(t *testing.T, s *server, user string) *peer {
 		}
 	}()
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		pub, _ := url.PathUnescape(tr.StreamID()) // the publisher's user id, escaped (PROTOCOL.md §22)
 		n := new(atomic.Int64)
 		p.mu.Lock()
-		p.recv[tr.StreamID()] = n
-		delete(p.ended, tr.StreamID())
+		p.recv[pub] = n
+		delete(p.ended, pub)
 		p.mu.Unlock()
 		for {
 			if _, _, err := tr.ReadRTP(); err != nil {
 				p.mu.Lock()
-				if p.recv[tr.StreamID()] == n {
-					p.ended[tr.StreamID()] = true
+				if p.recv[pub] == n {
+					p.ended[pub] = true
 				}
 				p.mu.Unlock()
 				return

@@ -124,7 +124,8 @@ export interface SFUOptions {
  * your tracks (or a recvonly transceiver if you publish nothing) and negotiationneeded offers to the SFU (initial,
  * then renegotiation); its answer and its renegotiation offers (answered in order) are applied as they come; the
  * SFU is the impolite side, so an offer of yours that crosses one of its offers is rolled back and the SFU's answered.
- * Received tracks carry the publisher's user id as stream id and its mid as track id. When pc fails, or after the
+ * Received tracks carry the publisher's user id as stream id (escaped: decodeURIComponent gives it back) and its mid
+ * as track id. When pc fails, or after the
  * SDK resumed the call (CallEventKind.Resumed), unwire it, close it and connect a new RTCPeerConnection.
  */
 export function connectSFU(client: Client, pc: PeerConnectionLike, o: SFUOptions): () => void {
