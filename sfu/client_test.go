@@ -327,6 +327,33 @@ func (c *testClient) describe() string {
 }
 
 // waitFor polls cond until it holds or within passes.
+// describeAll explains a failed wait with every client's state.
+func describeAll(clients []*testClient) func() string {
+	return func() string {
+		s := ""
+		for _, c := range clients {
+			s += c.describe() + "\n"
+		}
+		return s
+	}
+}
+
+// waitAllReceive waits until every client receives every other's first
+// track (mid 0).
+func waitAllReceive(t testing.TB, clients []*testClient) {
+	t.Helper()
+	waitFor(t, 20*time.Second, fmt.Sprintf("every client to receive the %d others' tracks", len(clients)-1), func() bool {
+		for _, c := range clients {
+			for _, o := range clients {
+				if o != c && c.packets(o.user+"/0") < 5 {
+					return false
+				}
+			}
+		}
+		return true
+	}, describeAll(clients))
+}
+
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool, explain ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(within)

@@ -62,23 +62,8 @@ func testCascadeTwoNodes(t *testing.T) {
 	for _, c := range clients {
 		c.join()
 	}
-	explain := func() string {
-		s := ""
-		for _, c := range clients {
-			s += c.describe() + "\n"
-		}
-		return s
-	}
-	waitFor(t, 20*time.Second, "every client to receive the 3 others' tracks", func() bool {
-		for _, c := range clients {
-			for _, o := range clients {
-				if o != c && c.packets(o.user+"/0") < 5 {
-					return false
-				}
-			}
-		}
-		return true
-	}, explain)
+	explain := describeAll(clients)
+	waitAllReceive(t, clients)
 	t.Logf("all tracks flowing after %v", time.Since(start))
 	for _, c := range clients {
 		for _, o := range clients {
@@ -501,23 +486,8 @@ func TestCascadeThroughHome(t *testing.T) {
 		c.join()
 		clients = append(clients, c)
 	}
-	explain := func() string {
-		s := ""
-		for _, c := range clients {
-			s += c.describe() + "\n"
-		}
-		return s
-	}
-	waitFor(t, 20*time.Second, "every client to receive the 2 others", func() bool {
-		for _, c := range clients {
-			for _, o := range clients {
-				if o != c && c.packets(o.user+"/0") < 5 {
-					return false
-				}
-			}
-		}
-		return true
-	}, explain)
+	explain := describeAll(clients)
+	waitAllReceive(t, clients)
 	clients[1].level.Store(10)
 	waitFor(t, 10*time.Second, "u2 (leaf B) to see u1 (leaf A) speak", func() bool { return clients[2].spoke("u1") }, explain)
 	clients[1].notice(wire.CallLeft)
@@ -619,9 +589,7 @@ func TestCascadeUserIDs(t *testing.T) {
 		c.join()
 		clients = append(clients, c)
 	}
-	explain := func() string {
-		return clients[0].describe() + "\n" + clients[1].describe() + "\n" + clients[2].describe()
-	}
+	explain := describeAll(clients)
 	for _, c := range clients[1:] {
 		waitFor(t, 20*time.Second, "u0 to be told of "+c.user+"'s track", func() bool {
 			return u0.event(wire.RoomTrackPublished, c.user) != nil

@@ -85,24 +85,8 @@ func testRoomFiveClients(t *testing.T, cfg Config) *Node {
 		c.join()
 	}
 	t.Logf("joined after %v", time.Since(start))
-	explain := func() string {
-		s := ""
-		for _, c := range clients {
-			s += c.describe() + "\n"
-		}
-		return s
-	}
-	// Every client receives the four others' tracks (mid 0: each publishes one).
-	waitFor(t, 20*time.Second, "every client to receive the 4 others' tracks", func() bool {
-		for _, c := range clients {
-			for _, o := range clients {
-				if o != c && c.packets(o.user+"/0") < 5 {
-					return false
-				}
-			}
-		}
-		return true
-	}, explain)
+	explain := describeAll(clients)
+	waitAllReceive(t, clients)
 	t.Logf("all tracks flowing after %v", time.Since(start))
 	if cfg.UDPPort != 0 { // every client's candidates of the SFU are the one port
 		for _, c := range clients {
