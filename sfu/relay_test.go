@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -192,6 +193,24 @@ func (c *testClient) spoke(user string) bool {
 	return false
 }
 
+// linkedPair joins u0 to home and u1 to leaf (told its home) in call, both
+// publishing audio, owner their moderator, and waits for media both ways.
+func linkedPair(t *testing.T, srv *server.Server, call, owner string, home, leaf *Node) (u0, u1 *testClient) {
+	t.Helper()
+	u0 = newTestClient(t, srv, call, "u0")
+	u0.subject = bus.SFUNodeSubject(home.ID())
+	u1 = newTestClient(t, srv, call, "u1")
+	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
+	for _, c := range []*testClient{u0, u1} {
+		c.owner = owner
+		c.publish(webrtc.RTPCodecTypeAudio)
+		c.join()
+	}
+	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
+		u0.describe, u1.describe)
+	return u0, u1
+}
+
 // TestCascadeRehome: the home node of a spread room dies (gone from the
 // bus at once, no goodbye); core makes the leaf the home (a call frame
 // without home hint) and places a newcomer on a third node with the new
@@ -203,17 +222,7 @@ func TestCascadeRehome(t *testing.T) {
 	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf2"})
 	third := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "third2"})
 	const call = "n1-rehome"
-	u0 := newTestClient(t, srv, call, "u0")
-	u0.subject = bus.SFUNodeSubject(home.ID())
-	u1 := newTestClient(t, srv, call, "u1")
-	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
-	for _, c := range []*testClient{u0, u1} {
-		c.owner = "u0"
-		c.publish(webrtc.RTPCodecTypeAudio)
-		c.join()
-	}
-	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
-		u0.describe, u1.describe)
+	_, u1 := linkedPair(t, srv, call, "u0", home, leaf)
 
 	home.nc.Close() // dies: nothing more reaches the bus from it
 	home.Stop()
@@ -507,17 +516,8 @@ func TestCascadeRelink(t *testing.T) {
 	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home6"})
 	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf6"})
 	const call = "n1-relink"
-	u0 := newTestClient(t, srv, call, "u0")
-	u0.subject = bus.SFUNodeSubject(home.ID())
-	u1 := newTestClient(t, srv, call, "u1")
-	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
-	for _, c := range []*testClient{u0, u1} {
-		c.owner = "u0"
-		c.publish(webrtc.RTPCodecTypeAudio)
-		c.join()
-	}
-	explain := func() string { return u0.describe() + "\n" + u1.describe() }
-	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 }, explain)
+	u0, u1 := linkedPair(t, srv, call, "u0", home, leaf)
+	explain := describeAll([]*testClient{u0, u1})
 
 	leaf.mu.Lock()
 	r := leaf.rooms[call]
@@ -539,17 +539,7 @@ func TestCascadeMoved(t *testing.T) {
 	leafA := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafa7"})
 	leafB := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leafb7"})
 	const call = "n1-moved"
-	u0 := newTestClient(t, srv, call, "u0")
-	u0.subject = bus.SFUNodeSubject(home.ID())
-	u1 := newTestClient(t, srv, call, "u1")
-	u1.subject, u1.home = bus.SFUNodeSubject(leafA.ID()), home.ID()
-	for _, c := range []*testClient{u0, u1} {
-		c.owner = "u0"
-		c.publish(webrtc.RTPCodecTypeAudio)
-		c.join()
-	}
-	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
-		u0.describe, u1.describe)
+	u0, u1 := linkedPair(t, srv, call, "u0", home, leafA)
 
 	leafA.nc.Close() // off the bus: it can tell nobody anything; its peer connections stay up
 	u1.close()
@@ -610,17 +600,7 @@ func TestCascadeOfferOverStandIn(t *testing.T) {
 	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home10"})
 	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf10"})
 	const call = "n1-overstandin"
-	u0 := newTestClient(t, srv, call, "u0")
-	u0.subject = bus.SFUNodeSubject(home.ID())
-	u1 := newTestClient(t, srv, call, "u1")
-	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
-	for _, c := range []*testClient{u0, u1} {
-		c.owner = "u0"
-		c.publish(webrtc.RTPCodecTypeAudio)
-		c.join()
-	}
-	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
-		u0.describe, u1.describe)
+	_, u1 := linkedPair(t, srv, call, "u0", home, leaf)
 
 	again := newTestClient(t, srv, call, "u0")
 	again.session, again.owner = "s-u0-again", "u0"
@@ -710,17 +690,7 @@ func TestCascadeEndNoRelink(t *testing.T) {
 	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home11"})
 	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf11"})
 	const call = "n1-endnorelink"
-	u0 := newTestClient(t, srv, call, "u0")
-	u0.subject = bus.SFUNodeSubject(home.ID())
-	u1 := newTestClient(t, srv, call, "u1")
-	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
-	for _, c := range []*testClient{u0, u1} {
-		c.owner = "u0"
-		c.publish(webrtc.RTPCodecTypeAudio)
-		c.join()
-	}
-	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
-		u0.describe, u1.describe)
+	u0, u1 := linkedPair(t, srv, call, "u0", home, leaf)
 
 	sub := func(node *Node) *nats.Subscription { // what reaches node from now on
 		s, err := u0.nc.SubscribeSync(bus.SFUNodeSubject(node.ID()))
@@ -784,17 +754,7 @@ func TestSpreadVisitorRequests(t *testing.T) {
 	home := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "home12"})
 	leaf := startNodeReg(t, srv, nil, Config{Loopback: true, NodeID: "leaf12"})
 	const call = "n1-visitor"
-	u0 := newTestClient(t, srv, call, "u0")
-	u0.subject = bus.SFUNodeSubject(home.ID())
-	u1 := newTestClient(t, srv, call, "u1")
-	u1.subject, u1.home = bus.SFUNodeSubject(leaf.ID()), home.ID()
-	for _, c := range []*testClient{u0, u1} {
-		c.owner = "u1"
-		c.publish(webrtc.RTPCodecTypeAudio)
-		c.join()
-	}
-	waitFor(t, 20*time.Second, "media between the nodes", func() bool { return u0.packets("u1/0") > 5 && u1.packets("u0/0") > 5 },
-		u0.describe, u1.describe)
+	u0, _ := linkedPair(t, srv, call, "u1", home, leaf)
 	// u1, on the leaf, as core would never send it: to home.
 	stray := newTestClient(t, srv, call, "u1")
 	stray.owner, stray.subject = "u1", bus.SFUNodeSubject(home.ID())
