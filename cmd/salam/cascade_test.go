@@ -65,22 +65,7 @@ func TestSFUCascadeEndToEnd(t *testing.T) {
 		}
 		return b.String()
 	}
-	for _, p := range peers {
-		waitFor(t, 10*time.Second, p.user+" told the call escalated", func() bool { return p.event(wire.TypeCall, wire.CallEscalated, "") != nil }, explain)
-	}
-	for _, p := range peers {
-		p.join(t, cid)
-	}
-	waitFor(t, 30*time.Second, "everyone receiving the 3 others", func() bool {
-		for _, p := range peers {
-			for _, o := range peers {
-				if o != p && p.packets(o.user) < 10 {
-					return false
-				}
-			}
-		}
-		return true
-	}, explain)
+	joinSFU(t, peers, cid, explain)
 	for i, n := range nodes { // two participants and one link on each node
 		if parts, relays := metric(n.addr, "salam_sfu_participants"), metric(n.addr, "salam_sfu_relays"); parts != 2 || relays != 1 {
 			t.Fatalf("media%d: %v participants, %v relays, want 2 and 1\n%s", i+1, parts, relays, explain())

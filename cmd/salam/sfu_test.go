@@ -63,22 +63,7 @@ func TestSFUEndToEnd(t *testing.T) {
 		}
 		return b.String()
 	}
-	for _, p := range peers {
-		waitFor(t, 10*time.Second, p.user+" told the call escalated", func() bool { return p.event(wire.TypeCall, wire.CallEscalated, "") != nil }, explain)
-	}
-	for _, p := range peers {
-		p.join(t, cid)
-	}
-	waitFor(t, 30*time.Second, "everyone receiving the 4 others", func() bool {
-		for _, p := range peers {
-			for _, o := range peers {
-				if o != p && p.packets(o.user) < 10 {
-					return false
-				}
-			}
-		}
-		return true
-	}, explain)
+	joinSFU(t, peers, cid, explain)
 
 	// u0 stops receiving u1 (its audio is the publisher's media section 0).
 	if _, err := peers[0].try(&wire.Frame{Type: wire.TypeRoom, Kind: wire.RoomUnsubscribe, CallID: cid, To: "u1", Mid: "0"}); err != nil {
@@ -189,6 +174,28 @@ func (p *sfuPeer) nextSeq() uint64 {
 }
 
 // join offers to the SFU (no "to") and applies its answer, the reply.
+// joinSFU waits until every peer is told call cid escalated, joins each to
+// the SFU and waits until everyone receives every other.
+func joinSFU(t *testing.T, peers []*sfuPeer, cid string, explain func() string) {
+	t.Helper()
+	for _, p := range peers {
+		waitFor(t, 10*time.Second, p.user+" told the call escalated", func() bool { return p.event(wire.TypeCall, wire.CallEscalated, "") != nil }, explain)
+	}
+	for _, p := range peers {
+		p.join(t, cid)
+	}
+	waitFor(t, 30*time.Second, fmt.Sprintf("everyone receiving the %d others", len(peers)-1), func() bool {
+		for _, p := range peers {
+			for _, o := range peers {
+				if o != p && p.packets(o.user) < 10 {
+					return false
+				}
+			}
+		}
+		return true
+	}, explain)
+}
+
 func (p *sfuPeer) join(t *testing.T, cid string) {
 	t.Helper()
 	p.sig.Lock()
